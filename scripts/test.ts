@@ -1,0 +1,19 @@
+// Runs the whole bun:test suite and ends with the plain line "N passed, N failed".
+const proc = Bun.spawn([process.execPath, "test", ...process.argv.slice(2)], { stdout: "pipe", stderr: "pipe", env: { ...process.env, FORCE_COLOR: "0" } });
+let tail = "";
+async function pump(stream: ReadableStream<Uint8Array>, sink: NodeJS.WriteStream) {
+  const decoder = new TextDecoder();
+  for await (const chunk of stream) {
+    const text = decoder.decode(chunk, { stream: true });
+    sink.write(text);
+    tail = (tail + text).slice(-20000);
+  }
+}
+await Promise.all([pump(proc.stdout, process.stdout), pump(proc.stderr, process.stderr)]);
+const code = await proc.exited;
+const last = (re: RegExp) => Number([...tail.matchAll(re)].at(-1)?.[1] ?? 0);
+const passed = last(/^\s*(\d+) pass/gm);
+const failed = last(/^\s*(\d+) fail/gm);
+const failedFinal = code !== 0 && failed === 0 ? 1 : failed;
+console.log(`${passed} passed, ${failedFinal} failed`);
+process.exit(code !== 0 ? code : failedFinal > 0 ? 1 : 0);

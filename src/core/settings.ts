@@ -1,0 +1,103 @@
+/**
+ * Every setting orch has, in one table: its orch.toml key, type, default,
+ * flag, and environment variables (the old tool's names first). Flags,
+ * `orch config`, the example orch.toml and the README all derive from it.
+ */
+export type Kind = "bool" | "int" | "number" | "string" | "list" | "argv" | "enum";
+export type RoleName = "supervisor" | "loop";
+
+export interface Setting {
+  /** "section.key" as in orch.toml. */
+  key: string;
+  kind: Kind;
+  default: unknown;
+  doc: string;
+  /** Long flag without dashes; for bools, `--no-<flag>` is accepted too. */
+  flag?: string;
+  /** Commands whose flags include it (default: both roles when `flag` is set). */
+  commands?: string[];
+  /** Legacy environment variables read for every command. */
+  env?: string[];
+  /** Legacy environment variables read only when that role runs. */
+  roleEnv?: Partial<Record<RoleName, string[]>>;
+  /** For enums. */
+  choices?: string[];
+  valueHint?: string;
+  /** One-letter short flag. */
+  alias?: string;
+}
+
+const ROLES = ["supervisor", "loop"];
+const MiB = 1024 * 1024;
+const REPORT_EXTENSIONS = [".png", ".jpeg", ".npy", ".txt", ".md", ".json", ".log", ".py", ".c", ".h", ".sh"];
+
+export const SETTINGS: Setting[] = [
+  // [git]
+  { key: "git.remote", kind: "string", default: "origin", doc: "Remote that carries the shared branch.", flag: "remote", commands: [...ROLES, "stamp", "status", "doctor", "init"], valueHint: "NAME" },
+  { key: "git.branch", kind: "string", default: "", doc: "Branch both actors share; orch refuses to run on another. Empty = the checked-out branch.", flag: "branch", env: ["ORCHESTRATION_BRANCH"], commands: [...ROLES, "stamp", "status", "doctor", "init"], valueHint: "NAME" },
+  { key: "git.state_file", kind: "string", default: "sync/state.json", doc: "Turn state file, relative to the repository top level.", flag: "state-file", env: ["STATE_FILE"], commands: [...ROLES, "stamp", "tail", "status", "doctor", "init"], valueHint: "PATH" },
+  { key: "git.timeout_sec", kind: "int", default: 120, doc: "Timeout for every git call, in seconds." },
+  { key: "git.lock_timeout_sec", kind: "int", default: 30, doc: "How long to wait for the repository lock (<git-dir>/orchestrator.lock)." },
+  { key: "git.network_retry_sec", kind: "int", default: 60, doc: "How long transient network errors are retried (with back-off) before giving up." },
+  // [sync]
+  { key: "sync.via_git", kind: "bool", default: false, doc: "Take turns through the state file on the shared branch (otherwise: async mode, no git).", flag: "sync-via-git" },
+  { key: "sync.loops", kind: "int", default: 20, doc: "Number of turns to run.", flag: "sync-loops", env: ["SYNC_LOOPS"], valueHint: "N" },
+  { key: "sync.poll_interval", kind: "number", default: 5, doc: "Seconds between polls of the remote while waiting (0 and fractions allowed).", flag: "poll-interval", env: ["POLL_INTERVAL"], valueHint: "SECONDS" },
+  { key: "sync.max_wait_sec", kind: "number", default: 0, doc: "Give up (exit 5) after waiting this long for a turn; 0 = wait forever.", flag: "max-wait-sec", env: ["MAX_WAIT_SEC"], valueHint: "SECONDS" },
+  { key: "sync.heartbeat_secs", kind: "number", default: 0, doc: "Print a progress line this often while waiting or while a quiet agent runs; 0 = off.", flag: "heartbeat-secs", env: ["HEARTBEAT_SECS"], valueHint: "SECONDS" },
+  { key: "sync.verbose", kind: "bool", default: false, doc: "Print each state change seen while polling.", flag: "verbose" },
+  // [logs]
+  { key: "logs.dir", kind: "string", default: "logs", doc: "Base directory of the per-iteration logs.", flag: "logdir", commands: [...ROLES, "tail", "status"], valueHint: "PATH" },
+  // [supervisor]
+  { key: "supervisor.agent", kind: "argv", default: ["codex", "exec", "-m", "gpt-5-codex", "-c", "model_reasoning_effort=high", "--dangerously-bypass-approvals-and-sandbox"], doc: "Supervisor agent command (argv). --codex-cmd / CODEX_CMD replace only the executable.", flag: "codex-cmd", env: ["CODEX_CMD"], commands: ["supervisor"], valueHint: "PATH" },
+  { key: "supervisor.prompt", kind: "string", default: "prompts/supervisor.md", doc: "Prompt file fed to the supervisor agent on stdin.", valueHint: "PATH" },
+  { key: "supervisor.pty", kind: "bool", default: false, doc: "Run the supervisor agent in a pseudo-terminal." },
+  { key: "supervisor.agent_timeout_sec", kind: "number", default: 0, doc: "Kill the supervisor agent after this many seconds (exit 124); 0 = off.", flag: "agent-timeout-sec", commands: ["supervisor"], valueHint: "SECONDS" },
+  { key: "supervisor.idle_timeout_sec", kind: "number", default: 0, doc: "Kill the supervisor agent after this many seconds without output (exit 124); 0 = off.", flag: "idle-timeout-sec", commands: ["supervisor"], valueHint: "SECONDS" },
+  // [loop]
+  { key: "loop.agent", kind: "argv", default: ["claude", "-p", "--dangerously-skip-permissions", "--verbose", "--output-format", "stream-json"], doc: "Loop (engineer) agent command (argv). --claude-cmd / CLAUDE_CMD replace only the executable.", flag: "claude-cmd", env: ["CLAUDE_CMD"], commands: ["loop"], valueHint: "PATH" },
+  { key: "loop.prompt", kind: "string", default: "main", doc: "Prompt name: the loop feeds <prompts_dir>/<prompt>.md to its agent.", flag: "prompt", env: ["LOOP_PROMPT"], commands: ["loop"], valueHint: "NAME" },
+  { key: "loop.prompts_dir", kind: "string", default: "prompts", doc: "Directory of the loop's prompt files.", valueHint: "PATH" },
+  { key: "loop.pty", kind: "bool", default: false, doc: "Run the loop agent in a pseudo-terminal." },
+  { key: "loop.agent_timeout_sec", kind: "number", default: 0, doc: "Kill the loop agent after this many seconds (exit 124); 0 = off.", flag: "agent-timeout-sec", commands: ["loop"], valueHint: "SECONDS" },
+  { key: "loop.idle_timeout_sec", kind: "number", default: 0, doc: "Kill the loop agent after this many seconds without output (exit 124); 0 = off.", flag: "idle-timeout-sec", commands: ["loop"], valueHint: "SECONDS" },
+  // [reports]
+  { key: "reports.enabled", kind: "bool", default: true, doc: "Auto-commit report files the agent left (both roles).", flag: "auto-commit-reports" },
+  { key: "reports.extensions", kind: "list", default: REPORT_EXTENSIONS, doc: "Extensions of report files (lowercase, with the dot).", flag: "report-extensions", roleEnv: { supervisor: ["SUPERVISOR_REPORT_EXTENSIONS"], loop: ["REPORT_EXTENSIONS"] }, valueHint: "LIST" },
+  { key: "reports.path_globs", kind: "list", default: [], doc: "If non-empty, only report paths matching one of these globs.", flag: "report-path-globs", roleEnv: { supervisor: ["SUPERVISOR_REPORT_PATH_GLOBS"], loop: ["REPORT_PATH_GLOBS"] }, valueHint: "GLOBS" },
+  { key: "reports.max_file_bytes", kind: "int", default: 5 * MiB, doc: "Largest report file committed.", flag: "max-report-file-bytes", roleEnv: { supervisor: ["SUPERVISOR_MAX_REPORT_FILE_BYTES"], loop: ["MAX_REPORT_FILE_BYTES"] }, valueHint: "BYTES" },
+  { key: "reports.max_total_bytes", kind: "int", default: 20 * MiB, doc: "Most report bytes committed per turn.", flag: "max-report-total-bytes", roleEnv: { supervisor: ["SUPERVISOR_MAX_REPORT_TOTAL_BYTES"], loop: ["MAX_REPORT_TOTAL_BYTES"] }, valueHint: "BYTES" },
+  { key: "reports.force_add", kind: "bool", default: true, doc: "Also commit report files that .gitignore ignores.", flag: "force-add-reports" },
+  { key: "reports.skip_config", kind: "string", default: ".reportsignore", doc: "File of path prefixes the loop never auto-commits as reports.", env: ["REPORT_SKIP_CONFIG"], valueHint: "PATH" },
+  { key: "reports.prepull_globs", kind: "list", default: ["plans/active/**/reports/**"], doc: "Reports the loop publishes before each pull.", valueHint: "GLOBS" },
+  // [tracked_outputs]
+  { key: "tracked_outputs.enabled", kind: "bool", default: true, doc: "Auto-commit modified tracked outputs (supervisor).", flag: "auto-commit-tracked-outputs", commands: ["supervisor"] },
+  { key: "tracked_outputs.globs", kind: "list", default: ["tests/fixtures/**/*.npy", "tests/fixtures/**/*.npz", "tests/fixtures/**/*.json", "tests/fixtures/**/*.pkl"], doc: "Tracked output paths eligible for auto-commit.", flag: "tracked-output-globs", env: ["SUPERVISOR_TRACKED_OUTPUT_GLOBS"], commands: ["supervisor"], valueHint: "GLOBS" },
+  { key: "tracked_outputs.extensions", kind: "list", default: [".npy", ".npz", ".json", ".pkl"], doc: "Extensions of tracked outputs.", flag: "tracked-output-extensions", env: ["SUPERVISOR_TRACKED_OUTPUT_EXTENSIONS"], commands: ["supervisor"], valueHint: "LIST" },
+  { key: "tracked_outputs.max_file_bytes", kind: "int", default: 32 * MiB, doc: "Largest tracked output committed.", flag: "max-tracked-output-file-bytes", env: ["SUPERVISOR_MAX_TRACKED_OUTPUT_FILE_BYTES"], commands: ["supervisor"], valueHint: "BYTES" },
+  { key: "tracked_outputs.max_total_bytes", kind: "int", default: 100 * MiB, doc: "Most tracked-output bytes committed per turn.", flag: "max-tracked-output-total-bytes", env: ["SUPERVISOR_MAX_TRACKED_OUTPUT_TOTAL_BYTES"], commands: ["supervisor"], valueHint: "BYTES" },
+  // [autocommit] (supervisor doc/meta whitelist)
+  { key: "autocommit.enabled", kind: "bool", default: true, doc: "Commit whitelisted doc/meta files after a supervisor turn; any other dirt fails the handoff.", flag: "auto-commit-docs", commands: ["supervisor"] },
+  { key: "autocommit.whitelist", kind: "list", default: ["input.md", "galph_memory.md", "docs/fix_plan.md", "plans/**/*.md", "prompts/**/*.md"], doc: "Doc/meta globs the supervisor may commit.", flag: "autocommit-whitelist", env: ["SUPERVISOR_AUTOCOMMIT_WHITELIST"], commands: ["supervisor"], valueHint: "GLOBS" },
+  { key: "autocommit.ignore_globs", kind: "list", default: ["*.bak", "*.tmp", "*~", "*.swp", ".DS_Store"], doc: "Dirty paths left alone (neither committed nor blocking).", flag: "autocommit-ignore-globs", env: ["SUPERVISOR_AUTOCOMMIT_IGNORE_GLOBS"], commands: ["supervisor"], valueHint: "GLOBS" },
+  { key: "autocommit.max_bytes", kind: "int", default: MiB, doc: "Largest doc/meta file committed.", flag: "max-autocommit-bytes", env: ["MAX_AUTOCOMMIT_BYTES"], commands: ["supervisor"], valueHint: "BYTES" },
+  { key: "autocommit.prepull", kind: "bool", default: true, doc: "When a pull fails on local dirt: scrub submodules, commit tracked outputs, commit doc/meta, retrying after each.", flag: "prepull-auto-commit-docs", commands: ["supervisor"] },
+  { key: "autocommit.dry_run", kind: "bool", default: false, doc: "Print what each auto-commit step would commit and why other paths are skipped; commit nothing.", flag: "commit-dry-run" },
+  // [tail]
+  { key: "tail.count", kind: "int", default: 5, doc: "Iterations in the digest (0 = all).", flag: "count", alias: "n", commands: ["tail"], valueHint: "N" },
+  { key: "tail.ls_paths", kind: "list", default: ["docs", "plans", "reports"], doc: "Paths listed in each log's <ls> snapshots.", flag: "ls-paths", commands: ["tail"], valueHint: "LIST" },
+  { key: "tail.source", kind: "enum", default: "logs", choices: ["logs", "summaries"], doc: "Read agent logs or their summaries.", flag: "source", commands: ["tail"], valueHint: "logs|summaries" },
+  { key: "tail.roles", kind: "list", default: ["galph", "ralph"], doc: "Roles in the digest, in this order.", flag: "roles", commands: ["tail"], valueHint: "LIST" },
+];
+
+export const SETTING_BY_KEY = new Map(SETTINGS.map((s) => [s.key, s]));
+export const SECTIONS = [...new Set(SETTINGS.map((s) => s.key.split(".")[0]!))];
+
+/** ORCH_<SECTION>_<KEY>, read for every setting after the legacy names. */
+export function orchEnvName(key: string): string {
+  return "ORCH_" + key.replace(".", "_").toUpperCase();
+}
+
+export function settingsForCommand(command: string): Setting[] {
+  return SETTINGS.filter((s) => s.flag && (s.commands ?? ROLES).includes(command));
+}
