@@ -1,3 +1,4 @@
+export {};
 // Runs the whole bun:test suite and ends with the plain line "N passed, N failed".
 const proc = Bun.spawn([process.execPath, "test", ...process.argv.slice(2)], { stdout: "pipe", stderr: "pipe", env: { ...process.env, FORCE_COLOR: "0" } });
 let tail = "";

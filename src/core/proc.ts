@@ -64,7 +64,7 @@ export async function run(argv: string[], opts: RunOptions = {}): Promise<RunRes
   const exitCode = await proc.exited;
   clearTimeout(timer);
   clearTimeout(killer);
-  const signal = proc.signalCode ?? null;
+  const signal = proc.signalCode == null ? null : String(proc.signalCode);
   return { code: signal ? 128 + signalNumber(signal) : exitCode, signal, stdout, stderr, timedOut };
 }
 
