@@ -36,6 +36,9 @@ const INDEX_LOCK_RE = /index\.lock'?:? File exists|Unable to create '[^']*index\
 const NETWORK_RE =
   /Could not read from remote repository|unable to access|does not appear to be a git repository|Connection (refused|reset|timed out)|Could not resolve host|early EOF|the remote end hung up|timed out|Operation timed out|No such file or directory.*\.git|Temporary failure/i;
 
+/** ORCH_TRACE=1 prints every git call on stderr (field debugging). */
+const TRACE = process.env.ORCH_TRACE === "1";
+
 export class GitError extends OrchError {
   constructor(readonly args: string[], readonly result: RunResult) {
     super(Exit.runtime, `git ${args.join(" ")} failed: ${firstLine(result.stderr || result.stdout) || `exit ${result.code}`}`);
@@ -77,6 +80,7 @@ export class Git {
     let delay = 400;
     for (let attempt = 0; ; attempt++) {
       this.calls++;
+      if (TRACE) process.stderr.write(`[git] ${args.join(" ")}\n`);
       const result = await runProcess(["git", ...args], {
         cwd: this.cwd,
         env: this.env,
@@ -180,6 +184,62 @@ export class Git {
   async show(rev: string, path: string): Promise<string | null> {
     const r = await this.run(["show", `${rev}:${path}`], { allowFail: true });
     return r.code === 0 ? r.stdout : null;
+  }
+
+  // ---- queries for status / doctor (one process each) ------------------------
+
+  /** `git --version` as "2.39.5" (null when unparseable). */
+  async version(): Promise<string | null> {
+    const r = await this.run(["--version"], { allowFail: true });
+    return /git version (\d+(?:\.\d+)+)/.exec(r.stdout)?.[1] ?? null;
+  }
+
+  /** The URL of a remote, or null when no such remote is configured. */
+  async remoteUrl(remote: string): Promise<string | null> {
+    const r = await this.run(["remote", "get-url", remote], { allowFail: true });
+    return r.code === 0 ? r.stdout.trim() : null;
+  }
+
+  /** Full sha of each of these exact refs that exists (one for-each-ref). */
+  async refShas(refs: string[]): Promise<Map<string, string>> {
+    const out = await this.out(["for-each-ref", "--format=%(refname)%00%(objectname)", ...refs]);
+    const found = new Map<string, string>();
+    for (const line of out.split("\n")) {
+      const [name, sha] = line.split("\0");
+      if (name && sha && refs.includes(name)) found.set(name, sha);
+    }
+    return found;
+  }
+
+  /** Newest-first commits of `rev` touching `path`: full sha, short sha, commit time (s), subject. */
+  async pathLog(rev: string, path: string, max: number): Promise<{ sha: string; short: string; time: number; subject: string }[]> {
+    const out = await this.out(["log", `--max-count=${max}`, "--format=%H%x00%h%x00%ct%x00%s%x00", rev, "--", path]);
+    const parts = out.split("\0");
+    const commits = [];
+    for (let i = 0; i + 3 < parts.length; i += 4) {
+      commits.push({ sha: parts[i]!.trim(), short: parts[i + 1]!, time: Number(parts[i + 2]), subject: parts[i + 3]! });
+    }
+    return commits;
+  }
+
+  /** Subjects of commits only on `local` (newest first) and the count only on `upstream`. */
+  async divergence(local: string, upstream: string): Promise<{ ahead: string[]; behind: number }> {
+    const out = await this.out(["log", "--left-right", "--format=%m%x00%s%x00", `${local}...${upstream}`]);
+    const parts = out.split("\0");
+    const ahead: string[] = [];
+    let behind = 0;
+    for (let i = 0; i + 1 < parts.length; i += 2) {
+      if (parts[i]!.trim() === "<") ahead.push(parts[i + 1]!);
+      else behind++;
+    }
+    return { ahead, behind };
+  }
+
+  /** Which of these paths .gitignore (or info/exclude) ignores. */
+  async ignoredPaths(paths: string[]): Promise<string[]> {
+    const r = await this.run(["check-ignore", "--", ...paths], { allowFail: true });
+    if (r.code > 1) throw new GitError(["check-ignore", ...paths], r);
+    return r.stdout.split("\n").filter((l) => l.length > 0);
   }
 
   // ---- mutations -----------------------------------------------------------

@@ -201,6 +201,6 @@ const SUBJECT_RE = /^\[SYNC (?:i=(\d+)|init)\] actor=(galph|ralph)(?: \u2192 nex
 export function parseSubject(subject: string): ParsedSubject | null {
   const m = SUBJECT_RE.exec(subject);
   if (!m) return null;
-  const kind = m[4] === "idle" ? "init" : (m[4] as ParsedSubject["kind"]);
-  return { kind, actor: m[2] as Actor, iteration: m[1] ? Number(m[1]) : null, sha: m[5] };
+  const kind = m[3] === "idle" ? "init" : (m[3] as ParsedSubject["kind"]);
+  return { kind, actor: m[2] as Actor, iteration: m[1] ? Number(m[1]) : null, sha: m[4] };
 }

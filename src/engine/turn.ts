@@ -10,6 +10,7 @@ import { afterTurn, prePullPublish, pullWithRecovery, type HygieneContext } from
 import { runAgent, type AgentOutcome } from "./agent.ts";
 import { createIterationLog, type IterationLog } from "./logs.ts";
 import { waitFor, type Waiter } from "./wait.ts";
+import { sleep } from "../core/proc.ts";
 import type { Role } from "./roles.ts";
 
 export interface EngineOptions {
@@ -130,6 +131,8 @@ class SyncEngine {
   async run(): Promise<number> {
     const { role, repo } = this;
     const loops = repo.config.get<number>("sync.loops");
+    // Fail fast on a missing prompt; it is checked again right before marking running.
+    requirePrompt(role.promptPath(repo.config, repo.top), repo.top);
     this.say(`[sync] ${role.command}: ${role.actor} on ${repo.remote}/${repo.branch}, ${loops} turn(s)`);
     await this.fetchBranch();
     if (role.initialisesState) await this.initStateIfMissing();
@@ -139,7 +142,13 @@ class SyncEngine {
       const state = await this.wait(`${role.actor}'s turn`, (s) => s.expected_actor === role.actor);
       if (state === "exit") return Exit.ok;
       const result = await this.takeTurn();
-      if (result === "not-my-turn") continue;
+      if (result === "not-my-turn") {
+        // The checked-out state disagrees with the remote's (a local commit moved it): look again shortly.
+        this.say(`[sync] the local ${repo.stateRel} says it is not ${role.actor}'s turn after the pull; checking the remote again`);
+        await sleep(Math.max(100, repo.config.get<number>("sync.poll_interval") * 1000));
+        await this.fetchBranch();
+        continue;
+      }
       if (result !== Exit.ok) return result;
       turns++;
       if (role.waitsForPeer) {

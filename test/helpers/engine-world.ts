@@ -1,0 +1,55 @@
+import { join } from "node:path";
+import { makeWorld, ROOT, type Clone, type World } from "./world.ts";
+
+export const AGENTS = join(ROOT, "test/fixtures/agents");
+export const worker = (name: string, code = 0) => ["sh", join(AGENTS, "worker.sh"), name, String(code)];
+
+/** Agents as TOML arrays. */
+const tomlArray = (argv: string[]) => "[" + argv.map((a) => JSON.stringify(a)).join(", ") + "]";
+
+export interface EngineWorldOptions {
+  supervisorAgent?: string[];
+  loopAgent?: string[];
+  extraToml?: string;
+  clones?: number;
+  branch?: string;
+}
+
+/**
+ * A remote whose branch has prompts, .gitignore and an orch.toml pointing at fake
+ * agents; clones m1 (machine A: supervisor) and m2 (machine B: loop).
+ */
+export function makeEngineWorld(opts: EngineWorldOptions = {}): { world: World; a: Clone; b: Clone; clones: Clone[] } {
+  const toml = [
+    "[supervisor]",
+    `agent = ${tomlArray(opts.supervisorAgent ?? worker("galph"))}`,
+    "[loop]",
+    `agent = ${tomlArray(opts.loopAgent ?? worker("ralph"))}`,
+    "[sync]",
+    "poll_interval = 0.05",
+    "[git]",
+    "network_retry_sec = 2",
+    opts.extraToml ?? "",
+  ].join("\n");
+  const { world, clones } = makeWorld({
+    branch: opts.branch ?? "feature/x",
+    clones: opts.clones ?? 2,
+    files: { "prompts/supervisor.md": "You are galph.\n", "prompts/main.md": "You are ralph.\n", "orch.toml": toml + "\n" },
+  });
+  return { world, a: clones[0]!, b: clones[1]!, clones };
+}
+
+/** Remote history subjects, oldest first. */
+export function remoteSubjects(world: World, clone: Clone): string[] {
+  clone.git("fetch", "-q", "origin");
+  return clone.git("log", "--reverse", "--format=%s", `origin/${world.branch}`).trim().split("\n");
+}
+
+export async function collect(proc: ReturnType<typeof Bun.spawn>): Promise<{ code: number; stdout: string; stderr: string }> {
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout as ReadableStream).text(),
+    new Response(proc.stderr as ReadableStream).text(),
+    proc.exited,
+  ]);
+  return { code, stdout, stderr };
+}
