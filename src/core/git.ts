@@ -22,6 +22,8 @@ export interface GitCallOptions {
   timeoutMs?: number;
   /** Do not throw on a non-zero exit. */
   allowFail?: boolean;
+  /** Also return stdout as bytes. */
+  bytes?: boolean;
 }
 
 export interface StatusEntry {
@@ -85,6 +87,7 @@ export class Git {
         cwd: this.cwd,
         env: this.env,
         input: opts.input,
+        bytes: opts.bytes,
         timeoutMs: opts.timeoutMs ?? this.timeoutMs,
       });
       if (result.timedOut) {
@@ -249,7 +252,10 @@ export class Git {
     await this.run(["add", "-A", ...(opts.force ? ["-f"] : []), "--", ...paths]);
   }
 
-  /** Commit exactly these paths (whatever else is staged stays staged, uncommitted). */
+  /**
+   * Commit exactly these paths (whatever else is staged stays staged, uncommitted).
+   * Paths must be known to git (tracked, or added first).
+   */
   async commitPaths(message: string, paths: string[]): Promise<void> {
     await this.run(["commit", "--quiet", "--no-verify", "-F", "-", "--only", "--", ...paths], { input: message });
   }
@@ -285,11 +291,10 @@ export class Git {
     await this.abortRebase();
     if (!opts.fetched) await this.fetch(remote, branch);
     const upstream = `refs/remotes/${remote}/${branch}`;
-    const target = await this.revParse(upstream);
-    if (!target) return; // remote branch absent: nothing to pull
-    if (await this.isAncestor(upstream, "HEAD")) return;
+    // One process in the common case: rebasing onto an upstream already contained is a no-op.
     const r = await this.run(["-c", "rebase.autoStash=true", "rebase", "--quiet", upstream], { allowFail: true });
     if (r.code === 0) return;
+    if (!(await this.revParse(upstream))) return; // remote branch absent: nothing to pull
     const text = `${r.stdout}\n${r.stderr}`;
     await this.abortRebase();
     const collisions = untrackedCollisions(text);
@@ -297,6 +302,30 @@ export class Git {
     const dirty = localChangesBlocking(text);
     if (dirty.length > 0) throw new PullBlockedError(dirty, "local");
     throw new OrchError(Exit.runtime, `git rebase onto ${remote}/${branch} failed: ${firstLine(text)}; resolve the conflict by hand (git pull --rebase), then rerun`);
+  }
+
+  /**
+   * The commit a ref points to and one file's content there, in one process
+   * (`cat-file --batch`): the hot path of polling. Null parts when absent.
+   */
+  async refAndFile(ref: string, path: string): Promise<{ sha: string | null; content: string | null }> {
+    const r = await this.run(["cat-file", "--batch"], { input: `${ref}^{commit}\n${ref}:${path}\n`, bytes: true });
+    const out = Buffer.from(r.stdoutBytes!);
+    // Each answer: "<sha> <type> <size>\n<size bytes>\n", or "<name> missing\n".
+    let at = 0;
+    const next = (): { name: string; type: string; body: Buffer | null } => {
+      const nl = out.indexOf(10, at);
+      const header = out.subarray(at, nl).toString("utf8").split(" ");
+      at = nl + 1;
+      if (header[1] === "missing" || header.length < 3) return { name: header[0]!, type: "missing", body: null };
+      const size = Number(header[2]);
+      const body = out.subarray(at, at + size);
+      at += size + 1;
+      return { name: header[0]!, type: header[1]!, body };
+    };
+    const commit = next();
+    const file = next();
+    return { sha: commit.type === "commit" ? commit.name : null, content: file.type === "blob" ? file.body!.toString("utf8") : null };
   }
 
   /** Push HEAD:<branch>; when rejected, pull (rebase) once and push again. */

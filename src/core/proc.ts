@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { OrchError, Exit } from "./errors.ts";
 
 export interface RunOptions {
@@ -7,6 +8,8 @@ export interface RunOptions {
   timeoutMs?: number;
   killGraceMs?: number;
   input?: string | Uint8Array;
+  /** Also return stdout as raw bytes (for byte-counted formats like cat-file --batch). */
+  bytes?: boolean;
 }
 
 export interface RunResult {
@@ -16,6 +19,7 @@ export interface RunResult {
   stdout: string;
   stderr: string;
   timedOut: boolean;
+  stdoutBytes?: Uint8Array;
 }
 
 /** Thrown when argv[0] cannot be executed at all. */
@@ -34,6 +38,9 @@ export function spawnOrExplain<T extends Parameters<typeof Bun.spawn>[1]>(argv: 
     return Bun.spawn(argv, opts);
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
+    // A missing working directory fails the same way as a missing executable; say which it is.
+    const cwd = (opts as { cwd?: string } | undefined)?.cwd;
+    if (cwd && !existsSync(cwd)) throw new OrchError(Exit.runtime, `cannot run '${argv[0] ?? ""}': working directory ${cwd} does not exist`);
     throw new MissingExecutableError(argv[0] ?? "", /ENOENT|not found|No such file/i.test(msg) ? "not found" : msg);
   }
 }
@@ -57,15 +64,48 @@ export async function run(argv: string[], opts: RunOptions = {}): Promise<RunRes
       killer = setTimeout(() => proc.kill("SIGKILL"), opts.killGraceMs ?? 2000);
     }, opts.timeoutMs);
   }
-  const [stdout, stderr] = await Promise.all([
-    new Response(proc.stdout as ReadableStream).text(),
-    new Response(proc.stderr as ReadableStream).text(),
-  ]);
+  const out = drain(proc.stdout as ReadableStream<Uint8Array>);
+  const err = drain(proc.stderr as ReadableStream<Uint8Array>);
   const exitCode = await proc.exited;
   clearTimeout(timer);
   clearTimeout(killer);
+  // After a timeout, a grandchild (e.g. git's ssh) may still hold the pipes open:
+  // keep what arrived within a short grace period instead of waiting for it to exit.
+  const both = Promise.all([out.bytes, err.bytes]);
+  const [stdoutBytes, stderrBytes] = timedOut ? await settleWithin(both, PIPE_GRACE_MS, () => (out.stop(), err.stop())) : await both;
+  const stdout = new TextDecoder().decode(stdoutBytes);
+  const stderr = new TextDecoder().decode(stderrBytes);
   const signal = proc.signalCode == null ? null : String(proc.signalCode);
-  return { code: signal ? 128 + signalNumber(signal) : exitCode, signal, stdout, stderr, timedOut };
+  return { code: signal ? 128 + signalNumber(signal) : exitCode, signal, stdout, stderr, timedOut, ...(opts.bytes ? { stdoutBytes } : {}) };
+}
+
+const PIPE_GRACE_MS = 500;
+
+/** Read a stream to its end; stop() ends the read early, keeping what arrived. */
+function drain(stream: ReadableStream<Uint8Array>): { bytes: Promise<Uint8Array>; stop: () => void } {
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  const bytes = (async () => {
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        chunks.push(value);
+      }
+    } catch {
+      // Cancelled by stop(): keep what was read.
+    }
+    return new Uint8Array(Buffer.concat(chunks));
+  })();
+  return { bytes, stop: () => void reader.cancel().catch(() => {}) };
+}
+
+async function settleWithin<T>(work: Promise<T>, ms: number, stop: () => void): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([work, new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
+  stop();
+  return work;
 }
 
 const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15, SIGPIPE: 13, SIGABRT: 6 };

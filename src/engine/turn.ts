@@ -178,19 +178,19 @@ class SyncEngine {
     return `refs/remotes/${this.repo.remote}/${this.repo.branch}`;
   }
 
-  /** The state as the remote branch has it (per the last fetch); null when it has none. */
-  private async remoteState(): Promise<State | null> {
-    const text = await this.git.show(this.remoteRef(), this.repo.stateRel);
-    return text === null ? null : parseState(text, `${this.repo.stateRel} (on ${this.repo.remote}/${this.repo.branch})`);
+  /** The remote branch's tip and state (per the last fetch); state null when it has none. */
+  private async remoteState(): Promise<{ tip: string | null; state: State | null }> {
+    const { sha, content } = await this.git.refAndFile(this.remoteRef(), this.repo.stateRel);
+    return { tip: sha, state: content === null ? null : parseState(content, `${this.repo.stateRel} (on ${this.repo.remote}/${this.repo.branch})`) };
   }
 
   private async initStateIfMissing(): Promise<void> {
     const { git, repo } = this;
-    if ((await this.remoteState()) !== null) return;
+    if ((await this.remoteState()).state !== null) return;
     await git.withLock(async () => {
       await git.safePull(repo.remote, repo.branch, { fetched: true });
       if (readStateFile(repo.statePath, repo.stateRel) === null || !(await git.show("HEAD", repo.stateRel))) {
-        await commitState(repo, initialState(), subjects.init());
+        await commitState(repo, initialState(), subjects.init(), { newFile: true });
         await publish(repo);
         this.say(`[sync] initialised ${repo.stateRel} (${subjects.init()})`);
       }

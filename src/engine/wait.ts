@@ -1,4 +1,4 @@
-import type { Git } from "../core/git.ts";
+import { GitError, isNetworkError, type Git } from "../core/git.ts";
 import { OrchError, Exit } from "../core/errors.ts";
 import { sleep } from "../core/proc.ts";
 import type { Actor, State } from "../core/state.ts";
@@ -7,8 +7,8 @@ export interface Waiter {
   git: Git;
   remote: string;
   branch: string;
-  /** The state on the remote-tracking ref (null: the branch has no state file: galph's turn). */
-  readState: () => Promise<State | null>;
+  /** Tip and state of the remote-tracking ref (state null: the branch has no state file: galph's turn). */
+  readState: () => Promise<{ tip: string | null; state: State | null }>;
   pollMs: number;
   maxWaitMs: number;
   heartbeatMs: number;
@@ -29,8 +29,11 @@ export async function waitFor(w: Waiter, what: string, ready: (s: State) => bool
   let lastBeat = started;
   let lastSeen = "";
   let peerFailureNoticed = false;
-  let tip = await w.git.revParse(`refs/remotes/${w.remote}/${w.branch}`);
-  let state = orGalphsTurn(await w.readState());
+  let unreachableSince = 0;
+  const first = await w.readState();
+  let tip = first.tip;
+  let state = orGalphsTurn(first.state);
+  let idlePolls = 0;
   for (;;) {
     const seen = `${state.expected_actor}/${state.status}/${state.iteration}`;
     if (w.verbose && seen !== lastSeen) w.say(`[sync] state: actor=${state.expected_actor} status=${state.status} iter=${state.iteration}`);
@@ -52,14 +55,37 @@ export async function waitFor(w: Waiter, what: string, ready: (s: State) => bool
       w.say(`[sync] waiting for turn (${w.actor})… ${Math.round(elapsed / 1000)}s elapsed`);
     }
     const remaining = w.maxWaitMs > 0 ? Math.max(0, w.maxWaitMs - elapsed) : Infinity;
-    await sleep(Math.min(w.pollMs, remaining));
-    const remoteTip = await w.git.lsRemote(w.remote, w.branch);
-    if (remoteTip !== tip) {
-      await w.git.fetch(w.remote, w.branch);
-      tip = remoteTip;
-      state = orGalphsTurn(await w.readState());
+    await sleep(Math.min(pollDelay(w.pollMs, idlePolls), remaining));
+    try {
+      const remoteTip = await w.git.lsRemote(w.remote, w.branch);
+      if (remoteTip !== tip) {
+        await w.git.fetch(w.remote, w.branch);
+        const fetched = await w.readState();
+        tip = fetched.tip;
+        state = orGalphsTurn(fetched.state);
+        idlePolls = 0;
+      } else {
+        idlePolls++;
+      }
+      if (unreachableSince) w.say(`[sync] remote reachable again after ${Math.round((Date.now() - unreachableSince) / 1000)}s`);
+      unreachableSince = 0;
+    } catch (e) {
+      // Waiting survives network outages (bounded only by --max-wait-sec); anything else is fatal.
+      if (!(e instanceof GitError) || !isNetworkError(e.result)) throw e;
+      if (!unreachableSince) w.say(`[sync] remote unreachable (${e.message}); still waiting`);
+      unreachableSince ||= Date.now();
     }
   }
+}
+
+/**
+ * The configured interval; below 250 ms, polls that saw no change back off
+ * (5, 10, 20 … ms, up to 100 ms) so a tiny interval does not spin git
+ * processes while the peer works. Any change resets it.
+ */
+export function pollDelay(pollMs: number, idlePolls: number): number {
+  if (pollMs >= 250 || idlePolls === 0) return pollMs;
+  return Math.max(pollMs, Math.min(100, 5 * 2 ** (idlePolls - 1)));
 }
 
 /** A branch without a state file is galph's turn (SPEC §2). */
