@@ -262,3 +262,25 @@ describe("crash safety", () => {
     expect(a.git("show", `origin/${world.branch}:work-galph.txt`).trim().split("\n")).toEqual(["galph i=1"]);
   }, 60_000);
 });
+
+describe("console progress", () => {
+  test("--verbose state lines and the waiting heartbeat", () => {
+    const { b } = makeEngineWorld();
+    const r = b.orch(["loop", ...FAST, "--verbose", "--heartbeat-secs", "0.2", "--max-wait-sec", "0.7"]);
+    expect(r.code).toBe(5);
+    expect(r.stdout).toContain("[sync] state: actor=galph status=idle iter=1");
+    expect(r.stdout).toMatch(/\[sync\] waiting for turn \(ralph\)… \d+s elapsed/);
+  }, 30_000);
+
+  test("agent heartbeat while it is quiet, and pty = true gives the agent a terminal", () => {
+    const mark = String(process.pid) + "4";
+    const { a } = makeEngineWorld({ supervisorAgent: ["sh", join(AGENTS, "hang.sh"), mark] });
+    const r = a.orch(["supervisor", "--sync-loops", "1", "--heartbeat-secs", "0.2", "--idle-timeout-sec", "0.9"]);
+    expect(r.code).toBe(124);
+    expect(r.stdout).toMatch(/\[agent\] still running \(\d+s, quiet \d+s\) log=.*iter-00001_/);
+    writeFileSync(join(a.dir, "orch.toml"), `[supervisor]\nagent = ["sh", "-c", "cat >/dev/null; if [ -t 1 ]; then echo on-a-tty; else echo no-tty; fi"]\npty = true\n`);
+    const t = a.orch(["supervisor", "--sync-loops", "1"]);
+    expect(t.code).toBe(0);
+    expect(t.stdout).toContain("on-a-tty");
+  }, 30_000);
+});

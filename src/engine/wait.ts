@@ -79,12 +79,12 @@ export async function waitFor(w: Waiter, what: string, ready: (s: State) => bool
 }
 
 /**
- * The configured interval; below 250 ms, polls that saw no change back off
+ * The configured interval; below 100 ms, polls that saw no change back off
  * (5, 10, 20 … ms, up to 100 ms) so a tiny interval does not spin git
  * processes while the peer works. Any change resets it.
  */
 export function pollDelay(pollMs: number, idlePolls: number): number {
-  if (pollMs >= 250 || idlePolls === 0) return pollMs;
+  if (pollMs >= 100 || idlePolls === 0) return pollMs;
   return Math.max(pollMs, Math.min(100, 5 * 2 ** (idlePolls - 1)));
 }
 
