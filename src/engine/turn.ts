@@ -11,6 +11,7 @@ import { runAgent, type AgentOutcome } from "./agent.ts";
 import { createIterationLog, type IterationLog } from "./logs.ts";
 import { waitFor, type Waiter } from "./wait.ts";
 import { sleep } from "../core/proc.ts";
+import { Shutdown } from "./shutdown.ts";
 import type { Role } from "./roles.ts";
 
 export interface EngineOptions {
@@ -116,9 +117,11 @@ class SyncEngine {
   private readonly git: Git;
   private readonly hygiene: HygieneContext;
   private currentLog: IterationLog | null = null;
+  private readonly shutdown: Shutdown;
 
   constructor(private readonly role: Role, private readonly repo: Repo, private readonly say: (l: string) => void) {
     this.git = repo.git;
+    this.shutdown = new Shutdown(say);
     this.git.log = (line) => this.currentLog?.line(line);
     this.hygiene = {
       repo,
@@ -129,6 +132,20 @@ class SyncEngine {
   }
 
   async run(): Promise<number> {
+    this.shutdown.install();
+    try {
+      return await this.turns();
+    } finally {
+      this.shutdown.uninstall();
+    }
+  }
+
+  /** Git steps under the repository lock; a stop signal waits for them to finish. */
+  private locked<T>(fn: () => Promise<T>): Promise<T> {
+    return this.shutdown.critical(() => this.git.withLock(fn));
+  }
+
+  private async turns(): Promise<number> {
     const { role, repo } = this;
     const loops = repo.config.get<number>("sync.loops");
     // Fail fast on a missing prompt; it is checked again right before marking running.
@@ -187,7 +204,7 @@ class SyncEngine {
   private async initStateIfMissing(): Promise<void> {
     const { git, repo } = this;
     if ((await this.remoteState()).state !== null) return;
-    await git.withLock(async () => {
+    await this.locked(async () => {
       await git.safePull(repo.remote, repo.branch, { fetched: true });
       if (readStateFile(repo.statePath, repo.stateRel) === null || !(await git.show("HEAD", repo.stateRel))) {
         await commitState(repo, initialState(), subjects.init(), { newFile: true });
@@ -209,7 +226,7 @@ class SyncEngine {
       .find((p) => p && p.actor === role.actor && (p.kind === "ok" || p.kind === "fail"));
     if (!stamp) return false;
     this.say(`[sync] found an unpushed ${role.actor} stamp (i=${stamp.iteration} ${stamp.kind}); pushing it instead of rerunning the turn`);
-    await git.withLock(() => publish(repo));
+    await this.locked(() => publish(repo));
     await this.fetchBranch();
     return true;
   }
@@ -238,13 +255,27 @@ class SyncEngine {
     return result;
   }
 
+  /**
+   * The state file is orch's: an uncommitted change to it can only be a write of
+   * ours cut short by a crash before its commit. Put back the committed version
+   * so the pull cannot trip on it (the turn is then run from the remote's state).
+   */
+  private async discardUncommittedState(): Promise<void> {
+    const { git, repo } = this;
+    const dirty = await git.statusZ({ untracked: false, paths: [repo.stateRel] });
+    if (dirty.length === 0 || !(await git.show("HEAD", repo.stateRel))) return;
+    this.say(`[sync] ${repo.stateRel} had an uncommitted change (an interrupted stamp); restoring the committed version`);
+    await git.run(["checkout", "HEAD", "--", repo.stateRel]);
+  }
+
   /** Pull, prompt check, mark running, agent, hygiene, stamp, push. */
   private async takeTurn(): Promise<number | "not-my-turn"> {
     const { git, repo, role } = this;
     const a = agentSettings(role, repo);
     let running: State;
     let log: IterationLog;
-    const begun = await git.withLock(async () => {
+    const begun = await this.locked(async () => {
+      await this.discardUncommittedState();
       if (role.command === "loop") await prePullPublish(this.hygiene);
       await pullWithRecovery(this.hygiene, () => git.safePull(repo.remote, repo.branch, { fetched: true }));
       const state = readStateFile(repo.statePath, repo.stateRel);
@@ -273,13 +304,14 @@ class SyncEngine {
   private async finishTurn(running: State, log: IterationLog): Promise<number> {
     const { git, repo, role } = this;
     this.lastIteration = running.iteration;
-    const outcome = await runTurnAgent(role, repo, repo.branch, running.iteration, log);
+    this.shutdown.agentRunning = true;
+    const outcome = await runTurnAgent(role, repo, repo.branch, running.iteration, log).finally(() => (this.shutdown.agentRunning = false));
     if (outcome.interrupted) {
       log.line(`[sync] interrupted by ${outcome.interrupted}: the turn is not stamped; relaunch to run it again`);
       this.say(`[sync] interrupted by ${outcome.interrupted}; turn i=${running.iteration} left unstamped`);
       return outcome.code;
     }
-    return git.withLock(async () => {
+    return this.locked(async () => {
       const hygiene = await afterTurn(this.hygiene);
       const blocked = hygiene.blocked;
       if (blocked.length > 0) {
