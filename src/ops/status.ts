@@ -1,0 +1,224 @@
+import { readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { ACTORS, parseState, parseSubject, readStateFile, type Actor, type State } from "../core/state.ts";
+import { openContext, resolveBranch, stateLocation, inRepo, type OpsOptions } from "./context.ts";
+
+/**
+ * `orch status`: one snapshot of the turn, built from few git processes
+ * (toplevel, branch, fetch, for-each-ref, show, one log of the state file's
+ * history, one left-right log). The JSON form is this object as is.
+ */
+export interface StatusReport {
+  branch: string;
+  remote: string;
+  /** The checked-out branch (null when detached); may differ from `branch`. */
+  checked_out: string | null;
+  /** "fetched", "offline" (not asked to), or "failed" (see fetch_error; the last fetched refs are shown). */
+  fetch: "fetched" | "offline" | "failed";
+  fetch_error: string | null;
+  /** Where `state` was read: "<remote>/<branch>" after fetch, "working tree", or "none" (no state file yet). */
+  state_source: string;
+  state_file: string;
+  state: StateView | null;
+  /** The working tree's copy differs from the remote's (an unpushed or uncommitted change, or this clone is behind). */
+  working_tree_differs: boolean;
+  /** The working tree's state when it differs, else null. */
+  working_tree_state: StateView | null;
+  /** Seconds since `state.last_update`. */
+  state_age_sec: number | null;
+  /** Last ok/fail stamp per actor in the remote branch's history. */
+  stamps: Record<Actor, StampView | null>;
+  sync: SyncView;
+  logs: Record<Actor, LogView | null>;
+  /** A running status whose lease expired: the runner may be dead. */
+  stale: { actor: Actor; running_sec: number; lease_expired_sec: number } | null;
+  exit: { reason: string | null } | null;
+  generated_at: string;
+}
+
+export interface StateView {
+  iteration: number;
+  expected_actor: Actor;
+  status: string;
+  last_update: string;
+  lease_expires_at: string;
+  galph_commit: string | null;
+  ralph_commit: string | null;
+}
+
+export interface StampView {
+  outcome: "ok" | "fail";
+  /** The iteration the turn worked on (a ralph ok subject names the next one, i=N+1). */
+  iteration: number | null;
+  /** The work commit named in the subject (`<actor>_commit=`). */
+  commit: string | null;
+  /** The stamp commit itself. */
+  stamp_commit: string;
+  time: string;
+  age_sec: number;
+  subject: string;
+}
+
+export interface SyncView {
+  remote_branch: boolean;
+  local_branch: boolean;
+  /** Commits on the local branch only / on the remote-tracking branch only (null when either is absent). */
+  ahead: number | null;
+  behind: number | null;
+  /** Stamp subjects committed here and not yet on the remote (newest first). */
+  unpushed_stamps: string[];
+}
+
+export interface LogView {
+  path: string;
+  bytes: number;
+  mtime: string;
+  age_sec: number;
+}
+
+export interface StatusOptions extends Omit<OpsOptions, "command"> {
+  offline?: boolean;
+  now?: Date;
+}
+
+/** How far back the state file's history is read for the last stamps (each turn adds about two commits per actor). */
+const STAMP_HISTORY = 400;
+
+export async function gatherStatus(opts: StatusOptions): Promise<StatusReport> {
+  const now = opts.now ?? new Date();
+  // A person is waiting: a dead network should cost seconds, not minutes of retries.
+  const ctx = await openContext({ ...opts, command: "status", timeoutMs: opts.timeoutMs ?? 20_000, networkRetryMs: opts.networkRetryMs ?? 0 });
+  const { git, config } = ctx;
+  const remote = config.get<string>("git.remote");
+  const { branch, current } = await resolveBranch(ctx);
+  const state = stateLocation(ctx);
+  const tracking = `refs/remotes/${remote}/${branch}`;
+  const localRef = `refs/heads/${branch}`;
+
+  let fetch: StatusReport["fetch"] = opts.offline ? "offline" : "fetched";
+  let fetchError: string | null = null;
+  if (!opts.offline) {
+    try {
+      await git.fetch(remote, branch);
+    } catch (e) {
+      const message = (e as Error).message;
+      // An absent remote branch is a fact to show (nobody pushed yet), not a failure.
+      if (!/couldn't find remote ref/i.test(message)) {
+        fetch = "failed";
+        fetchError = message;
+      }
+    }
+  }
+
+  const refs = await git.refShas([tracking, localRef]);
+  const hasRemote = refs.has(tracking);
+  const hasLocal = refs.has(localRef);
+
+  const remoteText = hasRemote ? await git.show(tracking, state.rel) : null;
+  const workingState = readStateFile(state.abs, state.rel);
+  let shown: State | null = null;
+  let source = "none";
+  if (remoteText !== null) {
+    shown = parseState(remoteText, `${remote}/${branch}:${state.rel}`);
+    source = `${remote}/${branch}`;
+  } else if (workingState) {
+    shown = workingState;
+    source = "working tree";
+  }
+  const differs = remoteText !== null && workingState !== null && current === branch && !sameTurn(shown!, workingState);
+
+  const historyRef = hasRemote ? tracking : hasLocal ? localRef : null;
+  const history = historyRef ? await git.pathLog(historyRef, state.rel, STAMP_HISTORY) : [];
+  const stamps: Record<Actor, StampView | null> = { galph: null, ralph: null };
+  for (const c of history) {
+    const parsed = parseSubject(c.subject);
+    if (!parsed || (parsed.kind !== "ok" && parsed.kind !== "fail") || stamps[parsed.actor]) continue;
+    stamps[parsed.actor] = {
+      outcome: parsed.kind,
+      iteration: parsed.iteration !== null && parsed.actor === "ralph" && parsed.kind === "ok" ? parsed.iteration - 1 : parsed.iteration,
+      commit: parsed.sha ?? null,
+      stamp_commit: c.short,
+      time: new Date(c.time * 1000).toISOString().replace(/\.\d{3}Z$/, "Z"),
+      age_sec: Math.round(now.getTime() / 1000 - c.time),
+      subject: c.subject,
+    };
+    if (stamps.galph && stamps.ralph) break;
+  }
+
+  const sync: SyncView = { remote_branch: hasRemote, local_branch: hasLocal, ahead: null, behind: null, unpushed_stamps: [] };
+  if (hasLocal && hasRemote) {
+    const d = await git.divergence(localRef, tracking);
+    sync.ahead = d.ahead.length;
+    sync.behind = d.behind;
+    sync.unpushed_stamps = d.ahead.filter((s) => parseSubject(s)?.kind === "ok" || parseSubject(s)?.kind === "fail");
+  } else if (hasLocal && !hasRemote) {
+    // Nothing published yet: every stamp here is unpushed.
+    sync.unpushed_stamps = history.map((c) => c.subject).filter((s) => parseSubject(s)?.kind === "ok" || parseSubject(s)?.kind === "fail");
+  }
+
+  const logDir = inRepo(ctx.top, config.get<string>("logs.dir")).abs;
+  const logs: Record<Actor, LogView | null> = { galph: null, ralph: null };
+  for (const actor of ACTORS) logs[actor] = newestLog(join(logDir, branch.replace(/\//g, "-"), actor), ctx.top, now);
+
+  return {
+    branch,
+    remote,
+    checked_out: current,
+    fetch,
+    fetch_error: fetchError,
+    state_source: source,
+    state_file: state.rel,
+    state: shown ? view(shown) : null,
+    working_tree_differs: differs,
+    working_tree_state: differs ? view(workingState!) : null,
+    state_age_sec: shown ? ageSec(shown.last_update, now) : null,
+    stamps,
+    sync,
+    logs,
+    stale: shown ? staleness(shown, now) : null,
+    exit: shown?.extra.exit === true ? { reason: typeof shown.extra.exit_reason === "string" && shown.extra.exit_reason ? shown.extra.exit_reason : null } : null,
+    generated_at: now.toISOString().replace(/\.\d{3}Z$/, "Z"),
+  };
+}
+
+function view(s: State): StateView {
+  const { iteration, expected_actor, status, last_update, lease_expires_at, galph_commit, ralph_commit } = s;
+  return { iteration, expected_actor, status, last_update, lease_expires_at, galph_commit, ralph_commit };
+}
+
+function sameTurn(a: State, b: State): boolean {
+  return a.iteration === b.iteration && a.expected_actor === b.expected_actor && a.status === b.status && a.last_update === b.last_update;
+}
+
+function ageSec(iso: string, now: Date): number | null {
+  const t = Date.parse(iso);
+  return Number.isNaN(t) ? null : Math.round((now.getTime() - t) / 1000);
+}
+
+/** SPEC: a runner takes a 10-minute lease when it marks running; past it with no change, the runner may be dead. */
+function staleness(s: State, now: Date): StatusReport["stale"] {
+  if (s.status !== "running-galph" && s.status !== "running-ralph") return null;
+  const expired = ageSec(s.lease_expires_at, now);
+  if (expired === null || expired <= 0) return null;
+  return { actor: s.status === "running-galph" ? "galph" : "ralph", running_sec: ageSec(s.last_update, now) ?? 0, lease_expired_sec: expired };
+}
+
+/** Newest log by name (names sort by iteration, then UTC time, SPEC §5). */
+function newestLog(dir: string, top: string, now: Date): LogView | null {
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => n.startsWith("iter-") && n.endsWith(".log"));
+  } catch {
+    return null;
+  }
+  const newest = names.sort().at(-1);
+  if (!newest) return null;
+  const path = join(dir, newest);
+  const st = statSync(path);
+  return {
+    path: path.startsWith(top + "/") ? path.slice(top.length + 1) : path,
+    bytes: st.size,
+    mtime: st.mtime.toISOString().replace(/\.\d{3}Z$/, "Z"),
+    age_sec: Math.round((now.getTime() - st.mtimeMs) / 1000),
+  };
+}
