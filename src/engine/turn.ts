@@ -5,7 +5,7 @@ import { loadConfig } from "../core/config.ts";
 import { openRepo, type Repo } from "../core/repo.ts";
 import { OrchError, Exit } from "../core/errors.ts";
 import { commitState, publish } from "../core/handoff.ts";
-import { initialState, markRunning, parseState, parseSubject, readStateFile, stampOutcome, subjects, type State } from "../core/state.ts";
+import { initialState, markRunning, parseState, parseSubject, readStateFile, serializeState, stampOutcome, subjects, type State } from "../core/state.ts";
 import { afterTurn, prePullPublish, pullWithRecovery, type HygieneContext } from "../hygiene/index.ts";
 import { runAgent, type AgentOutcome } from "./agent.ts";
 import { createIterationLog, type IterationLog } from "./logs.ts";
@@ -153,9 +153,11 @@ class SyncEngine {
     this.say(`[sync] ${role.command}: ${role.actor} on ${repo.remote}/${repo.branch}, ${loops} turn(s)`);
     await this.fetchBranch();
     if (role.initialisesState) await this.initStateIfMissing();
+    // Crash leftovers exist only at start-up: within a run a failed push exits.
+    await this.locked(() => this.discardUncommittedState());
+    await this.resumeUnpushedStamp();
     let turns = 0;
     while (turns < loops) {
-      if (await this.resumeUnpushedStamp()) continue;
       const state = await this.wait(`${role.actor}'s turn`, (s) => s.expected_actor === role.actor);
       if (state === "exit") return Exit.ok;
       const result = await this.takeTurn();
@@ -275,7 +277,6 @@ class SyncEngine {
     let running: State;
     let log: IterationLog;
     const begun = await this.locked(async () => {
-      await this.discardUncommittedState();
       if (role.command === "loop") await prePullPublish(this.hygiene);
       await pullWithRecovery(this.hygiene, () => git.safePull(repo.remote, repo.branch, { fetched: true }));
       const state = readStateFile(repo.statePath, repo.stateRel);
@@ -286,7 +287,9 @@ class SyncEngine {
       log.line("$ " + a.argv.join(" "));
       running = markRunning(state, role.actor);
       const subject = subjects.running(role.actor, state.iteration);
-      await commitState(repo, running, subject);
+      // A relaunch within the same second as its own interrupted mark would write the
+      // same bytes (git refuses an empty commit): that mark is already committed.
+      if (serializeState(running) !== serializeState(state)) await commitState(repo, running, subject);
       await publish(repo);
       log.line(`[sync] ${subject}`);
       this.say(`[sync] ${subject} (log: ${relative(repo.top, log.path)})`);
