@@ -1,0 +1,98 @@
+/**
+ * Pulls that local dirt blocks. The pull rebases with autostash, which copes
+ * with most dirt; two cases it cannot: an untracked file where the remote adds
+ * one (git refuses), and a dirty tracked file the remote also changed (the
+ * autostash pop would leave conflict markers in the tree). The second is caught
+ * before the pull. The supervisor then recovers step by step; the loop (which
+ * published its reports before the pull) fails with one line.
+ */
+import { OrchError, Exit } from "../core/errors.ts";
+import { PullBlockedError, splitZ } from "../core/git.ts";
+import { readDirt } from "./dirt.ts";
+import { listForLine } from "./paths.ts";
+import { apply, planDocs, planTrackedOutputs, type Scope } from "./steps.ts";
+import { driftedSubmodules, scrubSubmodules } from "./submodules.ts";
+import { makeScope, type HygieneContext } from "./scope.ts";
+
+/**
+ * Dirty tracked paths that the remote branch also changed since HEAD and it
+ * diverged (per the last fetch). Untracked collisions are left to git, which
+ * names them itself.
+ */
+export async function dirtChangedUpstream(scope: Scope, remote: string, branch: string): Promise<string[]> {
+  const dirt = (await readDirt({ git: scope.git, owned: () => false }, { ignored: false })).filter((d) => d.kind !== "untracked");
+  if (dirt.length === 0) return [];
+  const upstream = `refs/remotes/${remote}/${branch}`;
+  if (!(await scope.git.revParse(upstream))) return [];
+  if (await scope.git.isAncestor(upstream, "HEAD")) return [];
+  const changed = new Set(splitZ(await scope.git.out(["diff", "--name-only", "-z", "--no-renames", `HEAD...${upstream}`])));
+  return [...new Set(dirt.filter((d) => changed.has(d.path)).map((d) => d.path))];
+}
+
+/**
+ * Supervisor: run pull(); when local dirt blocks it and autocommit.prepull is on,
+ * try submodule scrub, tracked-outputs commit, doc/meta commit, retrying the
+ * pull after each step that changed something; finally throw one line naming
+ * the blocking paths and what to do. Loop: run pull(), same one-line failure.
+ */
+export async function pullWithRecovery(ctx: HygieneContext, pull: () => Promise<void>): Promise<void> {
+  const { repo } = ctx;
+  const scope = makeScope(ctx, "pull");
+  const attempt = async (): Promise<PullBlockedError | null> => {
+    const overlap = await dirtChangedUpstream(scope, repo.remote, repo.branch);
+    if (overlap.length > 0) return new PullBlockedError(overlap, "local");
+    try {
+      await pull();
+      return null;
+    } catch (e) {
+      if (e instanceof PullBlockedError) return e;
+      throw e;
+    }
+  };
+
+  let blocked = await attempt();
+  if (!blocked) return;
+  if (ctx.role !== "supervisor") throw blocked;
+  if (!repo.config.get<boolean>("autocommit.prepull")) throw new OrchError(Exit.runtime, await finalMessage(scope, blocked, "pre-pull recovery is off (--no-prepull-auto-commit-docs)"));
+
+  ctx.log(`[pull] blocked by ${listForLine(blocked.paths)}; trying submodule scrub, tracked-outputs commit, doc/meta commit`);
+  const steps: [string, () => Promise<boolean>][] = [
+    [
+      "submodule scrub",
+      async () => {
+        // Only a drifted submodule is worth it: a scrub may clone (update --init).
+        const drifted = await driftedSubmodules(scope.git, scope.top);
+        if (drifted.length === 0) return false;
+        if (!scope.dryRun) return scrubSubmodules(scope.git, scope.top, ctx.log);
+        ctx.log(`[pull] dry run: would scrub drifted submodules: ${drifted.join(", ")}`);
+        return false;
+      },
+    ],
+    ["tracked-outputs commit", async () => (await apply(scope, await planTrackedOutputs(scope), { quiet: true })).length > 0],
+    ["doc/meta commit", async () => (await apply(scope, await planDocs(scope), { quiet: true })).length > 0],
+  ];
+  for (const [name, step] of steps) {
+    if (!(await step()) || scope.dryRun) continue;
+    blocked = await attempt();
+    if (!blocked) {
+      ctx.log(`[pull] recovered after the ${name}`);
+      return;
+    }
+  }
+  const tried = scope.dryRun ? "dry run: nothing was committed" : "submodule scrub and tracked-outputs/doc-meta auto-commits did not clear them";
+  throw new OrchError(Exit.runtime, await finalMessage(scope, blocked, tried));
+}
+
+/** One line: which paths block the pull, what was tried, what to do. */
+async function finalMessage(scope: Scope, blocked: PullBlockedError, tried: string): Promise<string> {
+  let paths = blocked.paths;
+  if (paths.length === 0 || paths[0]!.startsWith("(")) {
+    // git said only "you have unstaged changes": name them ourselves.
+    const dirt = await readDirt({ git: scope.git, owned: () => false }, { ignored: false });
+    paths = dirt.filter((d) => d.kind !== "untracked").map((d) => d.path);
+  }
+  const names = listForLine(paths.length > 0 ? paths : blocked.paths);
+  return blocked.kind === "untracked"
+    ? `pull blocked: untracked files would be overwritten: ${names} (${tried}); move or delete them, then rerun`
+    : `pull blocked by local changes that the remote also changed: ${names} (${tried}); commit or discard them, then rerun`;
+}
