@@ -35,6 +35,7 @@ export async function afterTurn(ctx: HygieneContext): Promise<HygieneResult> {
         else {
           scope.log(`[submodules] pointer drift in ${drifted.join(", ")}; scrubbing`);
           await scrubSubmodules(scope.git, scope.top, scope.log);
+          scope.snapshot = undefined; // the scrub changed the tree: read it again
         }
       }
       const plan = await planDocs(scope);

@@ -72,6 +72,7 @@ export async function pullWithRecovery(ctx: HygieneContext, pull: () => Promise<
     ["doc/meta commit", async () => (await apply(scope, await planDocs(scope), { quiet: true })).length > 0],
   ];
   for (const [name, step] of steps) {
+    scope.snapshot = undefined; // pulls and scrubs in between change the tree
     if (!(await step()) || scope.dryRun) continue;
     blocked = await attempt();
     if (!blocked) {

@@ -34,6 +34,8 @@ export interface Scope {
   taken: Set<string>;
   /** Secret/tool paths already reported as "not ignored" (one note per path). */
   warned: Set<string>;
+  /** The one status read of this hook call, shared by its steps (see scopeDirt). */
+  snapshot?: { ignored: boolean; dirt: Dirt[] };
   log: (line: string) => void;
   console: (line: string) => void;
 }
@@ -57,6 +59,15 @@ export interface Plan {
   blocked: Decision[];
   /** Lines worth the console too (walks cut short). */
   loud: string[];
+}
+
+/**
+ * One `git status` per hook call: the steps share it. What an earlier step
+ * committed is in `taken`, which every step skips, so the snapshot stays right.
+ */
+async function scopeDirt(scope: Scope, opts: { ignored: boolean }): Promise<Dirt[]> {
+  if (!scope.snapshot || (opts.ignored && !scope.snapshot.ignored)) scope.snapshot = { ignored: opts.ignored, dirt: await readDirt(scope, opts) };
+  return opts.ignored || !scope.snapshot.ignored ? scope.snapshot.dirt : scope.snapshot.dirt.filter((d) => d.kind !== "ignored");
 }
 
 const newPlan = (tag: string, subject: string): Plan => ({ tag, subject, commit: [], force: [], bytes: 0, skipped: [], blocked: [], loud: [] });
@@ -110,7 +121,7 @@ export async function planReports(scope: Scope, opts: { tag: string; subject: st
     return null;
   };
 
-  const dirt = await readDirt(scope, { ignored: forceAdd });
+  const dirt = await scopeDirt(scope, { ignored: forceAdd });
   const files: Dirt[] = [];
   const budget = { left: IGNORED_WALK_BUDGET };
   for (const d of dirt) {
@@ -166,7 +177,7 @@ export async function planTrackedOutputs(scope: Scope): Promise<Plan> {
   const inGlobs = globs.length ? globMatcher(globs) : null;
   const maxFile = c.get<number>("tracked_outputs.max_file_bytes");
   const maxTotal = c.get<number>("tracked_outputs.max_total_bytes");
-  for (const d of await readDirt(scope, { ignored: false })) {
+  for (const d of await scopeDirt(scope, { ignored: false })) {
     const p = d.path;
     if (scope.taken.has(p)) continue;
     const skip = (reason: string, loud = false) => {
@@ -200,7 +211,7 @@ export async function planDocs(scope: Scope): Promise<Plan> {
   const ignored = ignoreMatcher(c.get<string[]>("autocommit.ignore_globs"));
   const maxBytes = c.get<number>("autocommit.max_bytes");
   const blockedShown = new Set<string>();
-  for (const d of await readDirt(scope, { ignored: false })) {
+  for (const d of await scopeDirt(scope, { ignored: false })) {
     const p = d.path;
     if (scope.taken.has(p)) continue;
     const block = (reason: string) => {
