@@ -9,7 +9,7 @@ import { initialState, markRunning, parseState, parseSubject, readStateFile, ser
 import { afterTurn, prePullPublish, pullWithRecovery, type HygieneContext } from "../hygiene/index.ts";
 import { runAgent, type AgentOutcome } from "./agent.ts";
 import { createIterationLog, type IterationLog } from "./logs.ts";
-import { waitFor, type Waiter } from "./wait.ts";
+import { waitFor, type Seen, type Waiter } from "./wait.ts";
 import { sleep } from "../core/proc.ts";
 import { Shutdown } from "./shutdown.ts";
 import type { Role } from "./roles.ts";
@@ -142,6 +142,7 @@ class SyncEngine {
 
   /** Git steps under the repository lock; a stop signal waits for them to finish. */
   private locked<T>(fn: () => Promise<T>): Promise<T> {
+    this.lastSeen = null; // locked steps pull and push: what a wait saw is stale after them
     return this.shutdown.critical(() => this.git.withLock(fn));
   }
 
@@ -180,9 +181,12 @@ class SyncEngine {
   }
 
   private lastIteration = 0;
+  /** The remote tip and state the last wait returned; cleared by every push of ours. */
+  private lastSeen: Seen | null = null;
 
   private async fetchBranch(): Promise<void> {
     const { git, repo } = this;
+    this.lastSeen = null;
     try {
       await git.fetch(repo.remote, repo.branch);
     } catch (e) {
@@ -249,7 +253,9 @@ class SyncEngine {
       peer: role.peer,
       say: this.say,
     };
-    const result = await waitFor(waiter, what, ready);
+    // What the last wait saw is still the remote's state unless we pushed since.
+    const { tip, state: result } = await waitFor(waiter, what, ready, this.lastSeen ?? undefined);
+    this.lastSeen = { tip, state: result };
     if (result.extra.exit === true) {
       this.say(`${role.tag} Exiting: ${typeof result.extra.exit_reason === "string" && result.extra.exit_reason ? result.extra.exit_reason : "exit flag set"}`);
       return "exit";

@@ -24,13 +24,18 @@ export interface Waiter {
  * the working tree is never touched. Returns the state, or "exit" when the
  * state carries the exit flag (the caller prints the message).
  */
-export async function waitFor(w: Waiter, what: string, ready: (s: State) => boolean): Promise<State> {
+export interface Seen {
+  tip: string | null;
+  state: State | null;
+}
+
+export async function waitFor(w: Waiter, what: string, ready: (s: State) => boolean, initial?: Seen): Promise<Seen & { state: State }> {
   const started = Date.now();
   let lastBeat = started;
   let lastSeen = "";
   let peerFailureNoticed = false;
   let unreachableSince = 0;
-  const first = await w.readState();
+  const first = initial ?? (await w.readState());
   let tip = first.tip;
   let state = orGalphsTurn(first.state);
   let idlePolls = 0;
@@ -38,7 +43,7 @@ export async function waitFor(w: Waiter, what: string, ready: (s: State) => bool
     const seen = `${state.expected_actor}/${state.status}/${state.iteration}`;
     if (w.verbose && seen !== lastSeen) w.say(`[sync] state: actor=${state.expected_actor} status=${state.status} iter=${state.iteration}`);
     lastSeen = seen;
-    if (state.extra.exit === true || ready(state)) return state;
+    if (state.extra.exit === true || ready(state)) return { tip, state };
     if (!peerFailureNoticed && state.expected_actor === w.peer && state.status === "failed") {
       peerFailureNoticed = true;
       w.say(`[sync] ${w.peer} stamped failed at i=${state.iteration}; waiting for it to be rerun or stamped by hand (orch stamp ${w.peer} ok)`);

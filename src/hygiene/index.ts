@@ -6,7 +6,7 @@
  */
 import { SUBJECTS } from "./commit.ts";
 import { makeScope, type HygieneContext, type HygieneResult } from "./scope.ts";
-import { apply, planDocs, planReports, planTrackedOutputs } from "./steps.ts";
+import { apply, planDocs, planReports, planTrackedOutputs, scopeDirt } from "./steps.ts";
 import { driftedSubmodules, scrubSubmodules } from "./submodules.ts";
 export { pullWithRecovery } from "./recovery.ts";
 export { SUBJECTS, commitMessage } from "./commit.ts";
@@ -29,7 +29,9 @@ export async function afterTurn(ctx: HygieneContext): Promise<HygieneResult> {
   if (ctx.role === "supervisor") {
     if (c.get<boolean>("tracked_outputs.enabled")) committed.push(...(await apply(scope, await planTrackedOutputs(scope))));
     if (c.get<boolean>("autocommit.enabled")) {
-      const drifted = await driftedSubmodules(scope.git, scope.top);
+      // A drifted submodule shows in `git status`; a tree with no dirt at all has none to scrub.
+      const anyDirt = (await scopeDirt(scope, { ignored: false }), scope.snapshot!.tracked > 0);
+      const drifted = anyDirt ? await driftedSubmodules(scope.git, scope.top) : [];
       if (drifted.length > 0) {
         if (scope.dryRun) scope.log(`[submodules] dry run: would scrub drifted submodules: ${drifted.join(", ")}`);
         else {
@@ -57,7 +59,8 @@ export async function prePullPublish(ctx: HygieneContext): Promise<void> {
   if (!c.get<boolean>("reports.enabled") || globs.length === 0) return;
   try {
     const scope = makeScope(ctx, "pull");
-    await apply(scope, await planReports(scope, { tag: "pre-pull", subject: SUBJECTS.loopPrePull, globs }), { quiet: true });
+    const committed = await apply(scope, await planReports(scope, { tag: "pre-pull", subject: SUBJECTS.loopPrePull, globs }), { quiet: true });
+    if (committed.length === 0 && !scope.dryRun) ctx.prePullSnapshot = scope.snapshot;
   } catch (e) {
     ctx.log(`[pre-pull] WARNING: publishing reports before the pull failed (${(e as Error).message}); pulling anyway`);
   }

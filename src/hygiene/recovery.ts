@@ -19,8 +19,9 @@ import { makeScope, type HygieneContext } from "./scope.ts";
  * diverged (per the last fetch). Untracked collisions are left to git, which
  * names them itself.
  */
-export async function dirtChangedUpstream(scope: Scope, remote: string, branch: string): Promise<string[]> {
-  const dirt = (await readDirt({ git: scope.git, owned: () => false }, { ignored: false })).filter((d) => d.kind !== "untracked");
+export async function dirtChangedUpstream(scope: Scope, remote: string, branch: string, reuse?: Scope["snapshot"]): Promise<string[]> {
+  const all = reuse ? reuse.dirt : await readDirt({ git: scope.git, owned: () => false }, { ignored: false });
+  const dirt = all.filter((d) => d.kind !== "untracked" && d.kind !== "ignored");
   if (dirt.length === 0) return [];
   const upstream = `refs/remotes/${remote}/${branch}`;
   if (!(await scope.git.revParse(upstream))) return [];
@@ -38,8 +39,11 @@ export async function dirtChangedUpstream(scope: Scope, remote: string, branch: 
 export async function pullWithRecovery(ctx: HygieneContext, pull: () => Promise<void>): Promise<void> {
   const { repo } = ctx;
   const scope = makeScope(ctx, "pull");
+  let reuse = ctx.prePullSnapshot;
+  ctx.prePullSnapshot = undefined;
   const attempt = async (): Promise<PullBlockedError | null> => {
-    const overlap = await dirtChangedUpstream(scope, repo.remote, repo.branch);
+    const overlap = await dirtChangedUpstream(scope, repo.remote, repo.branch, reuse);
+    reuse = undefined; // only the first attempt: recovery steps change the tree
     if (overlap.length > 0) return new PullBlockedError(overlap, "local");
     try {
       await pull();

@@ -35,7 +35,7 @@ export interface Scope {
   /** Secret/tool paths already reported as "not ignored" (one note per path). */
   warned: Set<string>;
   /** The one status read of this hook call, shared by its steps (see scopeDirt). */
-  snapshot?: { ignored: boolean; dirt: Dirt[] };
+  snapshot?: { ignored: boolean; dirt: Dirt[]; tracked: number };
   log: (line: string) => void;
   console: (line: string) => void;
 }
@@ -65,8 +65,12 @@ export interface Plan {
  * One `git status` per hook call: the steps share it. What an earlier step
  * committed is in `taken`, which every step skips, so the snapshot stays right.
  */
-async function scopeDirt(scope: Scope, opts: { ignored: boolean }): Promise<Dirt[]> {
-  if (!scope.snapshot || (opts.ignored && !scope.snapshot.ignored)) scope.snapshot = { ignored: opts.ignored, dirt: await readDirt(scope, opts) };
+export async function scopeDirt(scope: Scope, opts: { ignored: boolean }): Promise<Dirt[]> {
+  if (!scope.snapshot || (opts.ignored && !scope.snapshot.ignored)) {
+    let tracked = 0;
+    const dirt = await readDirt(scope, { ...opts, onEntries: (n) => (tracked = n) });
+    scope.snapshot = { ignored: opts.ignored, dirt, tracked };
+  }
   return opts.ignored || !scope.snapshot.ignored ? scope.snapshot.dirt : scope.snapshot.dirt.filter((d) => d.kind !== "ignored");
 }
 
