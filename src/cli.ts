@@ -75,10 +75,9 @@ export async function main(argv: string[]): Promise<number> {
 
 function report(e: unknown, debug: boolean, command?: string): number {
   if (e instanceof OrchError) {
-    process.stderr.write(`orch: ${oneLine(e.message)}\n`);
-    if (e.exitCode === Exit.usage && command && /option|argument/.test(e.message)) {
-      process.stderr.write(`run 'orch ${command} --help' for usage\n`);
-    }
+    // Errors are one line (SPEC §10): a usage hint joins the message instead of following it.
+    const hint = e.exitCode === Exit.usage && command && /option|argument/.test(e.message) ? `; run 'orch ${command} --help' for usage` : "";
+    process.stderr.write(`orch: ${oneLine(e.message)}${hint}\n`);
     if (debug && e.stack) process.stderr.write(e.stack + "\n");
     return e.exitCode;
   }

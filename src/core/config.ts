@@ -104,9 +104,10 @@ function applyFile(text: string, file: string, values: Map<string, unknown>, sou
   try {
     doc = TOML.parse(text) as Record<string, unknown>;
   } catch (e) {
-    const err = e as { line?: number; col?: number; message: string };
+    const err = e as { line?: number; col?: number; pos?: number; message: string };
     const problem = err.message.split("\n")[0]!.replace(/ at row \d+, col \d+, pos \d+:?$/, "");
-    throw usageError(`${file}:${(err.line ?? 0) + 1}:${(err.col ?? 0) + 1}: ${problem}`);
+    const at = typeof err.pos === "number" ? offsetPosition(text, err.pos - 1) : { line: (err.line ?? 0) + 1, col: (err.col ?? 0) + 1 };
+    throw usageError(`${file}:${at.line}:${at.col}: ${problem}`);
   }
   const locate = keyLocator(text);
   for (const [section, body] of Object.entries(doc)) {
@@ -132,6 +133,17 @@ function applyFile(text: string, file: string, values: Map<string, unknown>, sou
       sources.set(full, { kind: "file", file, line: at.line });
     }
   }
+}
+
+/**
+ * 1-based line and column of a string offset. @iarna/toml's own line/col are off
+ * by one on the first line only; its `pos` is consistently one past the offending character.
+ */
+function offsetPosition(text: string, offset: number): { line: number; col: number } {
+  const at = Math.max(0, Math.min(offset, text.length));
+  const before = text.slice(0, at);
+  const lineStart = before.lastIndexOf("\n") + 1;
+  return { line: before.split("\n").length, col: at - lineStart + 1 };
 }
 
 function checkType(s: Setting, v: unknown): string | null {

@@ -42,7 +42,13 @@ export async function openRepo(opts: OpenOptions): Promise<Repo> {
   const { git, top, config } = await loadRepoConfig(opts);
   const remote = config.get<string>("git.remote");
   const wanted = config.get<string>("git.branch");
-  const current = await git.currentBranch();
+  let current = await git.currentBranch();
+  if (current === null && git.rebaseInProgress(await git.gitDir())) {
+    // A rebase left in progress (SPEC §8) detaches HEAD. Abort it under the mutex (so it is
+    // never one another orch is running), then guard the branch it restores.
+    await git.withLock(() => git.abortRebase());
+    current = await git.currentBranch();
+  }
   let branch: string;
   if (wanted) {
     if (current !== wanted) {

@@ -105,13 +105,18 @@ function pythonJson(value: unknown, indent: string): string {
   return "{\n" + entries.map(([k, v]) => `${inner}${asciiString(k)}: ${pythonJson(v, inner)}`).join(",\n") + "\n" + indent + "}";
 }
 
+/** Python's float repr: the same shortest digits as JS, but scientific below 1e-4 or from 1e16, with a 2-digit exponent. */
 function pythonFloat(n: number): string {
+  const [mantissa, exp] = n.toExponential().split("e") as [string, string];
+  const e = Number(exp);
+  if (e < -4 || e >= 16) return `${mantissa}e${e < 0 ? "-" : "+"}${String(Math.abs(e)).padStart(2, "0")}`;
   const s = String(n);
-  return /[.e]/.test(s) ? s.replace(/e\+?/, "e+").replace("e+-", "e-") : s + ".0";
+  return s.includes(".") ? s : s + ".0";
 }
 
 function asciiString(s: string): string {
-  return JSON.stringify(s).replace(/[\u0080-\uffff]/g, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"));
+  // ensure_ascii escapes everything outside printable ASCII, DEL (U+007F) included.
+  return JSON.stringify(s).replace(/[\u007f-\uffff]/g, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"));
 }
 
 export function readStateFile(path: string, displayName = path): State | null {
