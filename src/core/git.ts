@@ -38,6 +38,8 @@ const INDEX_LOCK_RE = /index\.lock'?:? File exists|Unable to create '[^']*index\
 const NETWORK_RE =
   /Could not read from remote repository|unable to access|does not appear to be a git repository|Connection (refused|reset|timed out)|Could not resolve host|early EOF|the remote end hung up|timed out|Operation timed out|No such file or directory.*\.git|Temporary failure/i;
 
+const DIRTY_TREE_RE = /cannot rebase: (You have unstaged changes|Your index contains uncommitted changes)|Please commit or stash them/i;
+
 /** ORCH_TRACE=1 prints every git call on stderr (field debugging). */
 const TRACE = process.env.ORCH_TRACE === "1";
 
@@ -291,10 +293,17 @@ export class Git {
     await this.abortRebase();
     if (!opts.fetched) await this.fetch(remote, branch);
     const upstream = `refs/remotes/${remote}/${branch}`;
-    // One process in the common case: rebasing onto an upstream already contained is a no-op.
-    const r = await this.run(["-c", "rebase.autoStash=true", "rebase", "--quiet", upstream], { allowFail: true });
+    // One process in the common case (a clean tree). A dirty tree makes git refuse;
+    // only then autostash, and only when there is something to pull: an autostash
+    // round trip would unstage what the user staged.
+    let r = await this.run(["rebase", "--quiet", upstream], { allowFail: true });
     if (r.code === 0) return;
     if (!(await this.revParse(upstream))) return; // remote branch absent: nothing to pull
+    if (DIRTY_TREE_RE.test(`${r.stdout}\n${r.stderr}`)) {
+      if (await this.isAncestor(upstream, "HEAD")) return;
+      r = await this.run(["-c", "rebase.autoStash=true", "rebase", "--quiet", upstream], { allowFail: true });
+      if (r.code === 0) return;
+    }
     const text = `${r.stdout}\n${r.stderr}`;
     await this.abortRebase();
     const collisions = untrackedCollisions(text);
