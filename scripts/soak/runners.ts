@@ -1,0 +1,277 @@
+/**
+ * Keeps `orch supervisor` and `orch loop` running as real processes of the
+ * compiled binary, one "generation" after another: whenever a runner exits
+ * (killed, interrupted, failed), it is relaunched with the turns it still owes,
+ * computed from the remote's state (and its own clone's, for a stamp not yet
+ * pushed). Each generation commits as author `<actor>-g<n>`.
+ */
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+import type { Actor } from "../../src/core/state.ts";
+import type { GenInfo, InterruptingFault } from "./check.ts";
+import type { Rng } from "./rng.ts";
+import { progressKey, remainingTurns, type SoakWorld } from "./world.ts";
+
+export interface Gen {
+  actor: Actor;
+  gen: number;
+  author: string;
+  proc: Subprocess;
+  startedAt: number;
+  endedAt: number | null;
+  exit: { code: number | null; signal: string | null } | null;
+  hitBy: InterruptingFault[];
+  agentFailCodes: number[];
+  loops: number;
+  doneAtExit: boolean;
+  stdoutPath: string;
+  stderrPath: string;
+  rssPeakKb: number;
+}
+
+export interface RunnerOptions {
+  orchBin: string;
+  target: number;
+  pollInterval: number;
+  maxWaitSec: number;
+  /** How a claimed agent failure is recovered, by fault id. */
+  recoveryFor: (faultId: number) => "rerun" | "stamp";
+  log: (line: string) => void;
+}
+
+const COMMAND: Record<Actor, string> = { galph: "supervisor", ralph: "loop" };
+
+export class Runners {
+  readonly gens: Gen[] = [];
+  readonly current: Record<Actor, Gen | null> = { galph: null, ralph: null };
+  readonly done: Record<Actor, boolean> = { galph: false, ralph: false };
+  readonly recovering: Record<Actor, boolean> = { galph: false, ralph: false };
+  private readonly holds: Record<Actor, number> = { galph: 0, ralph: 0 };
+  private readonly counters: Record<Actor, number> = { galph: 0, ralph: 0 };
+  private stopped = false;
+  humanStamps = 0;
+  restarts = 0;
+  rerunsAfterFailure = 0;
+  /** Set when a runner keeps exiting in ways nothing explains; the soak stops. */
+  fatal: string | null = null;
+  private sampler: ReturnType<typeof setInterval> | null = null;
+
+  constructor(private readonly world: SoakWorld, private readonly rng: Rng, private readonly opts: RunnerOptions) {}
+
+  /** Turns `actor` still owes: from the remote's state, or its clone's when that is ahead (an unpushed stamp). */
+  remaining(actor: Actor): number {
+    const remoteKey = progressKey(this.world.stateAt(this.world.remotePath(), `refs/heads/${this.world.branch}`));
+    const localKey = progressKey(this.world.stateAt(this.world.clones[actor], "HEAD"));
+    return remainingTurns(actor, Math.max(remoteKey, localKey), this.opts.target);
+  }
+
+  alive(actor: Actor): Gen | null {
+    const g = this.current[actor];
+    return g && g.exit === null ? g : null;
+  }
+
+  /** Both runners are up (or finished) and no recovery is under way. */
+  settled(): boolean {
+    return (["galph", "ralph"] as const).every((a) => this.done[a] || (this.alive(a) !== null && this.holds[a] === 0 && !this.recovering[a]));
+  }
+
+  hold(actor: Actor): void {
+    this.holds[actor]++;
+  }
+  release(actor: Actor): void {
+    this.holds[actor]--;
+  }
+
+  start(): Promise<void[]> {
+    this.sampler = setInterval(() => this.sampleRss(), 100);
+    return Promise.all([this.keep("galph"), this.keep("ralph")]);
+  }
+
+  /** Stop everything now (end of soak or abort): SIGKILL runners and their agents. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const a of ["galph", "ralph"] as const) {
+      const g = this.alive(a);
+      if (g) g.proc.kill("SIGKILL");
+      this.killAgent(a, "SIGKILL");
+    }
+    await Promise.all(this.gens.map((g) => Promise.race([g.proc.exited, Bun.sleep(5000)])));
+    if (this.sampler) clearInterval(this.sampler);
+  }
+
+  private async keep(actor: Actor): Promise<void> {
+    let unexplained = 0;
+    while (!this.stopped) {
+      while (this.holds[actor] > 0 && !this.stopped) await Bun.sleep(20);
+      if (this.stopped) return;
+      const remaining = this.remaining(actor);
+      if (remaining === 0) {
+        this.done[actor] = true;
+        return;
+      }
+      const g = this.launch(actor, remaining);
+      await g.proc.exited;
+      g.endedAt = Date.now();
+      const sig = g.proc.signalCode;
+      const exit = { code: sig ? null : g.proc.exitCode, signal: sig ? String(sig) : null };
+      g.exit = exit;
+      this.recovering[actor] = true;
+      try {
+        this.killAgent(actor, "SIGTERM");
+        await this.waitForOrphans(actor);
+        g.doneAtExit = this.remaining(actor) === 0;
+        const claimed = this.world.readEvents().filter((e) => e.type === "agent-fail" && e.actor === actor && Number(e.gen) === g.gen);
+        for (const e of claimed) {
+          g.agentFailCodes.push(Number(e.code));
+          if (!g.hitBy.includes("agent-fail")) g.hitBy.push("agent-fail");
+        }
+        const how = exit.signal ?? String(exit.code);
+        this.opts.log(`${g.author} exited ${how} after ${((g.endedAt - g.startedAt) / 1000).toFixed(1)}s${g.hitBy.length ? ` (faults: ${g.hitBy.join(", ")})` : ""}`);
+        const explained = g.hitBy.length > 0 || (exit.code === 0 && g.doneAtExit);
+        unexplained = explained ? 0 : unexplained + 1;
+        if (unexplained >= 5) {
+          this.fatal = `${actor}'s runner exited ${how} five times in a row with no fault to explain it; last stderr: ${tail(g.stderrPath, 3)}`;
+          return;
+        }
+        const failedTurn = claimed.find((e) => exit.code === Number(e.code));
+        if (failedTurn && !g.doneAtExit) {
+          if (this.opts.recoveryFor(Number(failedTurn.id)) === "stamp") await this.humanStamp(actor);
+          else this.rerunsAfterFailure++;
+        }
+      } finally {
+        this.recovering[actor] = false;
+      }
+      if (!this.stopped && this.remaining(actor) > 0) {
+        this.restarts++;
+        await Bun.sleep(this.rng.int(20, 250));
+      }
+    }
+  }
+
+  private launch(actor: Actor, loops: number): Gen {
+    const gen = ++this.counters[actor];
+    const author = `${actor}-g${gen}`;
+    const stdoutPath = join(this.world.runnerLogs, `${author}.out`);
+    const stderrPath = join(this.world.runnerLogs, `${author}.err`);
+    const out = openSync(stdoutPath, "a");
+    const err = openSync(stderrPath, "a");
+    const argv = [
+      this.opts.orchBin,
+      COMMAND[actor]!,
+      "--sync-via-git",
+      "--sync-loops",
+      String(loops),
+      "--poll-interval",
+      String(this.opts.pollInterval),
+      "--max-wait-sec",
+      String(this.opts.maxWaitSec),
+    ];
+    const proc = Bun.spawn(argv, { cwd: this.world.clones[actor], env: this.world.env(author, { SOAK_GEN: String(gen) }), stdin: "ignore", stdout: out, stderr: err });
+    closeSync(out);
+    closeSync(err);
+    const g: Gen = { actor, gen, author, proc, startedAt: Date.now(), endedAt: null, exit: null, hitBy: [], agentFailCodes: [], loops, doneAtExit: false, stdoutPath, stderrPath, rssPeakKb: 0 };
+    this.gens.push(g);
+    this.current[actor] = g;
+    this.opts.log(`${author} started: orch ${COMMAND[actor]} --sync-loops ${loops}`);
+    return g;
+  }
+
+  /** After its runner died, the agent dies too (as on a crashed machine). */
+  killAgent(actor: Actor, signal: "SIGTERM" | "SIGKILL"): void {
+    const pidFile = join(this.world.control, `${actor}.agent.pid`);
+    if (!existsSync(pidFile)) return;
+    try {
+      const pid = Number(readFileSync(pidFile, "utf8"));
+      if (pid > 0 && readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("fake-agent")) process.kill(pid, signal);
+    } catch {}
+  }
+
+  /**
+   * Wait until no process works in the actor's clone (a killed runner's git child
+   * finishes on its own), so the next generation starts from a settled clone.
+   */
+  private async waitForOrphans(actor: Actor): Promise<void> {
+    const dir = this.world.clones[actor];
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const pids = processesIn(dir);
+      if (pids.length === 0) return;
+      if (Date.now() > deadline) {
+        this.opts.log(`orphans still in ${dir} after 15s: ${pids.join(", ")}; killing them`);
+        for (const pid of pids) {
+          try {
+            process.kill(pid, "SIGKILL");
+          } catch {}
+        }
+        return;
+      }
+      await Bun.sleep(25);
+    }
+  }
+
+  /** A human takes over after an agent failure: `orch stamp <actor> ok` on that machine. */
+  private async humanStamp(actor: Actor): Promise<void> {
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      const r = Bun.spawnSync([this.opts.orchBin, "stamp", actor, "ok"], { cwd: this.world.clones[actor], env: this.world.env("human"), stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+      if (r.exitCode === 0) {
+        this.humanStamps++;
+        this.opts.log(`human: orch stamp ${actor} ok (${r.stdout.toString().trim()})`);
+        return;
+      }
+      this.opts.log(`human: orch stamp ${actor} ok failed (exit ${r.exitCode}): ${r.stderr.toString().trim()}`);
+      await Bun.sleep(1000);
+    }
+    this.fatal = `orch stamp ${actor} ok kept failing`;
+  }
+
+  private sampleRss(): void {
+    for (const g of [this.current.galph, this.current.ralph]) {
+      if (!g || g.exit) continue;
+      try {
+        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${g.proc.pid}/status`, "utf8"));
+        if (m) g.rssPeakKb = Math.max(g.rssPeakKb, Number(m[1]));
+      } catch {}
+    }
+  }
+
+  info(): GenInfo[] {
+    return this.gens.map((g) => ({
+      author: g.author,
+      actor: g.actor,
+      gen: g.gen,
+      hitBy: g.hitBy,
+      agentFailCodes: g.agentFailCodes,
+      exit: g.exit,
+      doneAtExit: g.doneAtExit,
+      stderrTail: tail(g.stderrPath, 5),
+    }));
+  }
+}
+
+export function tail(path: string, lines: number): string {
+  try {
+    return readFileSync(path, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+  } catch {
+    return "";
+  }
+}
+
+/** Pids whose working directory is `dir` or below it (Linux /proc; empty elsewhere). */
+export function processesIn(dir: string): number[] {
+  const pids: number[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync("/proc");
+  } catch {
+    return pids;
+  }
+  for (const e of entries) {
+    if (!/^\d+$/.test(e) || Number(e) === process.pid) continue;
+    try {
+      const cwd = readlinkSync(`/proc/${e}/cwd`);
+      if (cwd === dir || cwd.startsWith(dir + "/")) pids.push(Number(e));
+    } catch {}
+  }
+  return pids;
+}
