@@ -284,3 +284,27 @@ describe("console progress", () => {
     expect(t.stdout).toContain("on-a-tty");
   }, 30_000);
 });
+
+describe("no orphans after kill -9", () => {
+  test("a relaunch stops the agent group a killed orch left running", async () => {
+    const mark = String(process.pid) + "5";
+    const { a } = makeEngineWorld({ supervisorAgent: ["sh", join(AGENTS, "hang.sh"), mark] });
+    const proc = a.spawnOrch(["supervisor", "--sync-loops", "1"]);
+    const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
+    let seen = "";
+    while (!seen.includes("started")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      seen += new TextDecoder().decode(value);
+    }
+    proc.kill("SIGKILL");
+    await proc.exited;
+    expect(processesWith(`1001.${mark}`).length).toBe(1);
+    writeFileSync(join(a.dir, "orch.toml"), `[supervisor]\nagent = ["true"]\n`);
+    const r = a.orch(["supervisor", "--sync-loops", "1"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("left running by a previous orch that was killed");
+    await Bun.sleep(100);
+    expect(processesWith(`.${mark}`)).toEqual([]);
+  }, 30_000);
+});

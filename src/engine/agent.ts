@@ -1,6 +1,7 @@
 import { readFileSync, writeSync } from "node:fs";
 import { spawnOrExplain } from "../core/proc.ts";
 import type { IterationLog } from "./logs.ts";
+import { forgetAgent, recordAgent } from "./leftover.ts";
 
 export interface AgentRun {
   argv: string[];
@@ -15,6 +16,8 @@ export interface AgentRun {
   heartbeatMs: number;
   /** Grace between SIGTERM and SIGKILL. */
   killGraceMs: number;
+  /** Where the agent's process group is recorded while it runs (see leftover.ts). */
+  pidFile?: string;
 }
 
 export interface AgentOutcome {
@@ -116,6 +119,7 @@ export async function runAgent(run: AgentRun): Promise<AgentOutcome> {
     proc = spawnOrExplain(run.argv, { cwd: run.cwd, env: run.env, detached: true, stdin: new Blob([prompt]), stdout: "pipe", stderr: "pipe" });
   }
 
+  if (run.pidFile) recordAgent(run.pidFile, proc.pid);
   let timedOut: AgentOutcome["timedOut"] = null;
   let interrupted: NodeJS.Signals | null = null;
   let killTimer: ReturnType<typeof setTimeout> | undefined;
@@ -185,6 +189,7 @@ export async function runAgent(run: AgentRun): Promise<AgentOutcome> {
   } finally {
     clearInterval(ticker);
     clearTimeout(killTimer);
+    if (run.pidFile) forgetAgent(run.pidFile);
     for (const s of signals) process.off(s, onSignal);
   }
 }

@@ -1,4 +1,5 @@
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
+import { reapLeftoverAgent } from "./leftover.ts";
 import { relative } from "node:path";
 import { Git } from "../core/git.ts";
 import { loadConfig } from "../core/config.ts";
@@ -78,7 +79,24 @@ async function runTurnAgent(role: Role, repo: Pick<Repo, "config" | "top">, bran
     idleTimeoutMs: a.idleTimeoutMs,
     heartbeatMs: a.heartbeatMs,
     killGraceMs: 10_000,
+    pidFile: agentPidFile(role, repo.top),
   });
+}
+
+/** Per clone and role: `<top>/.git/orch-<actor>-agent.pid` (none in a linked worktree, whose .git is a file). */
+function agentPidFile(role: Role, top: string): string | undefined {
+  const dotGit = `${top}/.git`;
+  try {
+    return statSync(dotGit).isDirectory() ? `${dotGit}/orch-${role.actor}-agent.pid` : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function reapLeftover(role: Role, top: string, say: (l: string) => void): Promise<void> {
+  const file = agentPidFile(role, top);
+  const pid = file ? await reapLeftoverAgent(file) : null;
+  if (pid) say(`${role.tag} stopped agent process group ${pid} left running by a previous orch that was killed`);
 }
 
 /** Async mode: N local runs, no git, no state; stop at the first failure. */
@@ -90,6 +108,7 @@ async function runAsync(role: Role, opts: EngineOptions, say: (l: string) => voi
   requirePrompt(a.promptPath, top);
   const branch = config.get<string>("git.branch") || (await new Git({ cwd: top }).currentBranch()) || "local";
   const loops = config.get<number>("sync.loops");
+  await reapLeftover(role, top, say);
   for (let i = 1; i <= loops; i++) {
     const log = createIterationLog({ logDir: abs(top, a.logDir), branch, actor: role.actor, iteration: i, suffix: role.logSuffix(config) });
     try {
@@ -151,6 +170,7 @@ class SyncEngine {
     const loops = repo.config.get<number>("sync.loops");
     // Fail fast on a missing prompt; it is checked again right before marking running.
     requirePrompt(role.promptPath(repo.config, repo.top), repo.top);
+    await reapLeftover(role, repo.top, this.say);
     this.say(`[sync] ${role.command}: ${role.actor} on ${repo.remote}/${repo.branch}, ${loops} turn(s)`);
     await this.fetchBranch();
     if (role.initialisesState) await this.initStateIfMissing();
