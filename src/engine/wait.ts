@@ -83,14 +83,16 @@ export async function waitFor(w: Waiter, what: string, ready: (s: State) => bool
   }
 }
 
+const MAX_IDLE_BACKOFF_MS = 40;
+
 /**
- * The configured interval; below 100 ms, polls that saw no change back off
- * (5, 10, 20 … ms, up to 100 ms) so a tiny interval does not spin git
- * processes while the peer works. Any change resets it.
+ * The configured interval; below 40 ms, polls that saw no change back off
+ * (5, 10, 20, 40 ms) so a tiny interval does not spin git processes while the
+ * peer works. Any change resets it.
  */
 export function pollDelay(pollMs: number, idlePolls: number): number {
-  if (pollMs >= 100 || idlePolls === 0) return pollMs;
-  return Math.max(pollMs, Math.min(100, 5 * 2 ** (idlePolls - 1)));
+  if (pollMs >= MAX_IDLE_BACKOFF_MS || idlePolls === 0) return pollMs;
+  return Math.max(pollMs, Math.min(MAX_IDLE_BACKOFF_MS, 5 * 2 ** (idlePolls - 1)));
 }
 
 /** A branch without a state file is galph's turn (SPEC §2). */
