@@ -11,6 +11,18 @@ function logsOf(dir: string, actor: string, branch = "feature-x"): string[] {
   return existsSync(d) ? readdirSync(d).sort() : [];
 }
 
+/** Read a child's stdout until it printed `text` (the agent started). */
+async function readUntil(proc: ReturnType<typeof Bun.spawn>, text: string): Promise<void> {
+  const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
+  let seen = "";
+  while (!seen.includes(text)) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    seen += new TextDecoder().decode(value);
+  }
+  reader.releaseLock();
+}
+
 function processesWith(mark: string): string[] {
   const r = Bun.spawnSync(["ps", "-eo", "pid,args"], { stdout: "pipe" });
   return r.stdout
@@ -173,13 +185,7 @@ describe("agent execution", () => {
     const mark = String(process.pid) + "3";
     const { world, a } = makeEngineWorld({ supervisorAgent: ["sh", join(AGENTS, "hang.sh"), mark] });
     const proc = a.spawnOrch(["supervisor", ...FAST, "--sync-loops", "1"]);
-    const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
-    let seen = "";
-    while (!seen.includes("started")) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      seen += new TextDecoder().decode(value);
-    }
+    await readUntil(proc, "started");
     proc.kill("SIGINT");
     expect(await proc.exited).toBe(130);
     await Bun.sleep(100);
@@ -290,13 +296,7 @@ describe("no orphans after kill -9", () => {
     const mark = String(process.pid) + "5";
     const { a } = makeEngineWorld({ supervisorAgent: ["sh", join(AGENTS, "hang.sh"), mark] });
     const proc = a.spawnOrch(["supervisor", "--sync-loops", "1"]);
-    const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
-    let seen = "";
-    while (!seen.includes("started")) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      seen += new TextDecoder().decode(value);
-    }
+    await readUntil(proc, "started");
     proc.kill("SIGKILL");
     await proc.exited;
     expect(processesWith(`1001.${mark}`).length).toBe(1);
