@@ -2,7 +2,7 @@
 import { runCommand, renderUsage, type CommandDef } from "citty";
 import { OrchError, Exit, oneLine } from "./core/errors.ts";
 import { suggest } from "./core/config.ts";
-import { validateArgv } from "./cli/args.ts";
+import { validateArgv } from "./commands/_args.ts";
 import { VERSION, GIT_SHA } from "./version.ts";
 
 /** Only commands that work are registered; each loads lazily to keep startup fast. */
@@ -77,7 +77,7 @@ function report(e: unknown, debug: boolean, command?: string): number {
   if (e instanceof OrchError) {
     // Errors are one line (SPEC §10): a usage hint joins the message instead of following it.
     const hint = e.exitCode === Exit.usage && command && /option|argument/.test(e.message) ? `; run 'orch ${command} --help' for usage` : "";
-    process.stderr.write(`orch: ${oneLine(e.message)}${hint}\n`);
+    process.stderr.write(e.verbatim ? `${oneLine(e.message)}\n` : `orch: ${oneLine(e.message)}${hint}\n`);
     if (debug && e.stack) process.stderr.write(e.stack + "\n");
     return e.exitCode;
   }

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ORCH_BIN, ROOT, makeWorld, sh, gitEnv } from "./helpers/world.ts";
-import { validateArgv, settingArgs, commonArgs } from "../src/cli/args.ts";
+import { validateArgv, settingArgs, commonArgs } from "../src/commands/_args.ts";
 import { OrchError } from "../src/core/errors.ts";
 
 const { world, clones } = makeWorld({ clones: 1 });

@@ -49,7 +49,7 @@ describe("example orch.toml", () => {
     const config = loadText(text);
     for (const s of SETTINGS) {
       expect(config.sources.get(s.key)!.kind).toBe("file");
-      expect(config.get(s.key)).toEqual(s.default);
+      expect(config.get(s.key) as unknown).toEqual(s.default);
     }
   });
 });

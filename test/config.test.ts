@@ -3,7 +3,7 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { describeSource, editDistance, loadConfig, suggest, type LoadOptions } from "../src/core/config.ts";
-import { SETTINGS } from "../src/core/settings.ts";
+import { SETTINGS, type CommandName, type SettingKey } from "../src/core/settings.ts";
 import { OrchError } from "../src/core/errors.ts";
 
 const root = mkdtempSync(join(tmpdir(), "orch-config-"));
@@ -53,12 +53,12 @@ describe("defaults and orch.toml", () => {
     const c = load({ dir: dirWith() });
     expect(c.file).toBeNull();
     for (const s of SETTINGS) {
-      expect(c.get(s.key)).toEqual(s.default);
+      expect(c.get(s.key) as unknown).toEqual(s.default);
       expect(describeSource(c.sources.get(s.key)!)).toBe("default");
     }
     expect(c.get("git.state_file")).toBe("sync/state.json");
     expect(c.get("sync.loops")).toBe(20);
-    expect(() => c.get("no.such")).toThrow();
+    expect(() => c.get("no.such" as SettingKey)).toThrow();
   });
 
   test("values from the file, each with its line as source", () => {
@@ -141,8 +141,8 @@ describe("environment variables (the old tool's names keep working)", () => {
   ];
   for (const [name, raw, key, want, command] of legacy) {
     test(`${name} sets ${key}`, () => {
-      const c = load({ dir: dirWith(), env: { [name]: raw }, command: command ?? "stamp" });
-      expect(c.get(key)).toEqual(want);
+      const c = load({ dir: dirWith(), env: { [name]: raw }, command: (command ?? "stamp") as CommandName });
+      expect(c.get(key as SettingKey) as unknown).toEqual(want);
       expect(describeSource(c.sources.get(key)!)).toBe(`env ${name}`);
     });
   }

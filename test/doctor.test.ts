@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { makeEngineWorld } from "./helpers/engine-world.ts";
 import { doctorPassed, gitVersionOk, renderDoctor, runDoctor, type Check, type DoctorOptions } from "../src/ops/doctor.ts";
 import { tryLock } from "../src/core/lock.ts";
+import { SUPERVISOR } from "../src/core/roles.ts";
 
 describe("orch doctor", () => {
   const { world, a } = makeEngineWorld({ clones: 1 });
@@ -132,7 +133,7 @@ describe("orch doctor", () => {
     const checks = await doctor({ extraEnv: { CLAUDE_CMD: "no-such-agent-xyz" } });
     expect(failing(checks)).toEqual(["loop agent"]);
     expect(check(checks, "loop agent").fix).toContain("orch doctor --for supervisor");
-    const onlySupervisor = await doctor({ extraEnv: { CLAUDE_CMD: "no-such-agent-xyz" }, roles: ["supervisor"] });
+    const onlySupervisor = await doctor({ extraEnv: { CLAUDE_CMD: "no-such-agent-xyz" }, roles: [SUPERVISOR] });
     expect(failing(onlySupervisor)).toEqual([]);
     expect(onlySupervisor.map((c) => c.name)).not.toContain("loop agent");
     a.write("tools/agent.sh", "#!/bin/sh\necho hi\n");

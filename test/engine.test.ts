@@ -177,7 +177,8 @@ describe("agent execution", () => {
     expect(r.code).toBe(124);
     expect(r.stdout).toContain("tick");
     expect(processesWith(`1002.${mark}`)).toEqual([]);
-    const log = readFileSync(join(a.dir, "logs/feature-x/galph", logsOf(a.dir, "galph")[0]!), "utf8");
+    // Async logs never share a folder with sync logs (<actor>-async/).
+    const log = readFileSync(join(a.dir, "logs/feature-x/galph-async", logsOf(a.dir, "galph-async")[0]!), "utf8");
     expect(log).toContain("[agent] wall-clock timeout");
   }, 30_000);
 
@@ -215,7 +216,7 @@ describe("agent execution", () => {
     clearInterval(sampler);
     expect(code).toBe(0);
     expect(stdout).toContain("no newline at the end");
-    const logFile = join(a.dir, "logs/feature-x/galph", logsOf(a.dir, "galph")[0]!);
+    const logFile = join(a.dir, "logs/feature-x/galph-async", logsOf(a.dir, "galph-async")[0]!);
     const size = Bun.file(logFile).size;
     expect(size).toBeGreaterThan(50 * 1024 * 1024);
     expect(peakKb).toBeGreaterThan(0);
@@ -229,12 +230,13 @@ describe("agent execution", () => {
     const r = a.orch(["loop", "--sync-loops", "5"]);
     expect(r.code).toBe(7);
     expect(readFileSync(counter, "utf8").trim()).toBe("3");
-    expect(logsOf(a.dir, "ralph").map((n) => n.slice(0, 10))).toEqual(["iter-00001", "iter-00002", "iter-00003"]);
+    expect(logsOf(a.dir, "ralph-async").map((n) => n.slice(0, 10))).toEqual(["iter-00001", "iter-00002", "iter-00003"]);
+    expect(logsOf(a.dir, "ralph")).toEqual([]);
     const ok = a.orch(["loop", "--sync-loops", "2"]);
     expect(ok.code).toBe(0);
     expect(readFileSync(counter, "utf8").trim()).toBe("5");
     // Never overwritten: the second batch added logs next to the first.
-    expect(logsOf(a.dir, "ralph").length).toBe(5);
+    expect(logsOf(a.dir, "ralph-async").length).toBe(5);
   }, 30_000);
 });
 

@@ -3,7 +3,8 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeWorld, ROOT, type Clone } from "./helpers/world.ts";
 import { collect } from "./helpers/engine-world.ts";
-import { Git, PullBlockedError } from "../src/core/git.ts";
+import { Git } from "../src/core/git.ts";
+import { PullBlockedError, pushWithRetry, recoverOwnRebase, safePull } from "../src/core/sync.ts";
 import { acquireLock, tryLock } from "../src/core/lock.ts";
 import { OrchError } from "../src/core/errors.ts";
 
@@ -182,11 +183,31 @@ describe("rebase left in progress", () => {
     expect(c.gitResult("symbolic-ref", "-q", "HEAD").code).not.toBe(0);
   }
 
-  test("orch stamp aborts it, back on the branch, then pulls and stamps", () => {
+  /** What a crash of orch mid-pull leaves: its own marker beside the rebase. */
+  function markOwn(c: Clone): void {
+    writeFileSync(join(c.dir, ".git", "orch-rebase"), `${c.world.branch}\n`);
+  }
+
+  test("a rebase the user left in progress is refused, never aborted: exit 2 naming what to do, nothing touched", () => {
     const { a } = stateWorld();
     leaveRebase(a);
+    a.write("staged-new.txt", "hand work\n");
+    a.git("add", "staged-new.txt");
+    const head = a.head();
     const r = a.orch(["stamp", "galph", "ok"]);
-    expect(r.stderr).toBe("");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`orch: a rebase of '${a.world.branch}' is in progress in this clone and orch did not start it; finish it (git rebase --continue) or abort it (git rebase --abort), then rerun\n`);
+    expect(rebaseLeft(a)).toBe(true);
+    expect(a.head()).toBe(head);
+    expect(a.git("diff", "--cached", "--name-only").trim()).toBe("staged-new.txt");
+  });
+
+  test("a rebase orch itself started (crash mid-pull) is aborted and said: back on the branch, then pulls and stamps", () => {
+    const { a } = stateWorld();
+    leaveRebase(a);
+    markOwn(a);
+    const r = a.orch(["stamp", "galph", "ok"]);
+    expect(r.stderr).toBe(`[git] aborted the rebase of ${a.world.branch} that an interrupted orch left in progress\n`);
     expect(r.code).toBe(0);
     expect(rebaseLeft(a)).toBe(false);
     expect(a.git("symbolic-ref", "--short", "HEAD").trim()).toBe(a.world.branch);
@@ -197,6 +218,7 @@ describe("rebase left in progress", () => {
   test("also with --branch and --no-pull (never stamps onto a half-rebased HEAD)", () => {
     const { a } = stateWorld();
     leaveRebase(a);
+    markOwn(a);
     const r = a.orch(["stamp", "galph", "ok", "--branch", a.world.branch, "--no-pull", "--no-push"]);
     expect(r.code).toBe(0);
     expect(rebaseLeft(a)).toBe(false);
@@ -204,22 +226,57 @@ describe("rebase left in progress", () => {
     expect(a.subjects()[1]).toBe("local work");
   });
 
-  test("in process: safePull aborts a stale rebase, and a rebase directory with no rebase behind it", async () => {
+  test("in process: orch's own stale rebase is undone; a rebase directory with no rebase behind it is forgotten", async () => {
     const { a, b } = stateWorld(2);
     leaveRebase(a);
+    markOwn(a);
     b.write("remote.txt", "r\n");
     b.commitAll("remote work");
     b.git("push", "-q", "origin", `HEAD:${b.world.branch}`);
-    const lines: string[] = [];
-    await gitOf(a, { log: (l) => lines.push(l) }).safePull("origin", a.world.branch);
-    expect(lines).toContain("[git] aborting a rebase left in progress");
+    expect(await recoverOwnRebase(gitOf(a), a.world.branch)).toBe(`[git] aborted the rebase of ${a.world.branch} that an interrupted orch left in progress`);
     expect(rebaseLeft(a)).toBe(false);
+    await safePull(gitOf(a), "origin", a.world.branch);
     expect(a.subjects().slice(0, 3)).toEqual(["local work", "remote work", "initial"]);
 
     mkdirSync(join(a.dir, ".git", "rebase-merge"));
-    await gitOf(a).abortRebase();
+    writeFileSync(join(a.dir, ".git", "rebase-merge", "head-name"), `refs/heads/${a.world.branch}\n`);
+    markOwn(a);
+    expect(await recoverOwnRebase(gitOf(a), a.world.branch)).not.toBeNull();
     expect(rebaseLeft(a)).toBe(false);
     expect(a.subjects()[0]).toBe("local work");
+  });
+
+  test("a user's rebase of another branch is refused before anything else, keeping the hand-resolved work", () => {
+    const { a } = stateWorld();
+    a.git("checkout", "-q", "-b", "other");
+    a.write("shared.txt", "base\n");
+    a.commitAll("other base");
+    a.git("checkout", "-q", "-b", "other-side", "HEAD~1");
+    a.write("shared.txt", "side\n");
+    a.commitAll("side edit");
+    a.git("checkout", "-q", "other");
+    a.write("shared.txt", "mine\n");
+    a.commitAll("my edit");
+    expect(a.gitResult("rebase", "-q", "other-side").code).not.toBe(0); // stops on the conflict
+    a.write("shared.txt", "resolved by hand\n");
+    a.git("add", "shared.txt");
+    a.write("new-staged.txt", "new\n");
+    a.git("add", "new-staged.txt");
+    const r = a.orch(["supervisor", "--sync-via-git", "--sync-loops", "1", "--branch", a.world.branch]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("a rebase of 'other' is in progress in this clone and orch did not start it");
+    expect(rebaseLeft(a)).toBe(true);
+    expect(a.read("shared.txt")).toBe("resolved by hand\n");
+    expect(a.git("diff", "--cached", "--name-only").trim().split("\n").sort()).toEqual(["new-staged.txt", "shared.txt"]);
+  });
+
+  test("a merge, cherry-pick or revert in progress is refused up front", () => {
+    const { a } = stateWorld();
+    writeFileSync(join(a.dir, ".git", "MERGE_HEAD"), a.head() + "\n");
+    const r = a.orch(["stamp", "galph", "ok"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("a merge is in progress in this clone and orch did not start it; finish it (git commit) or abort it (git merge --abort)");
+    rmSync(join(a.dir, ".git", "MERGE_HEAD"));
   });
 
   test("a real conflict: exit 1 naming what to do, no rebase left behind, the local commit kept", () => {
@@ -267,7 +324,7 @@ describe("untracked collisions fail fast, naming the paths", () => {
     a.write("report.md", "mine\n");
     let caught: unknown;
     try {
-      await gitOf(a).safePull("origin", a.world.branch);
+      await safePull(gitOf(a), "origin", a.world.branch);
     } catch (e) {
       caught = e;
     }
@@ -290,7 +347,7 @@ describe("push races", () => {
       a.commitAll(`a round ${round}`);
       b.write(`b${round}.txt`, "b\n");
       b.commitAll(`b round ${round}`);
-      await Promise.all([gitOf(a, { log }).pushWithRetry("origin", a.world.branch), gitOf(b, { log }).pushWithRetry("origin", b.world.branch)]);
+      await Promise.all([pushWithRetry(gitOf(a, { log }), "origin", a.world.branch), pushWithRetry(gitOf(b, { log }), "origin", b.world.branch)]);
     }
     // Both commits sit on the same base, so whichever pushes second is rejected: one retry per round.
     expect(rejected).toHaveLength(3);

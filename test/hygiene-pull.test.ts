@@ -2,7 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { OrchError } from "../src/core/errors.ts";
-import { Git, PullBlockedError } from "../src/core/git.ts";
+import { Git } from "../src/core/git.ts";
+import { PullBlockedError, safePull } from "../src/core/sync.ts";
 import { afterTurn, prePullPublish, pullWithRecovery, type HygieneContext } from "../src/hygiene/index.ts";
 import { filesOf, hook, hygieneClone, message, statusLines } from "./helpers/hygiene.ts";
 import { makeWorld, sh, type Clone } from "./helpers/world.ts";
@@ -15,7 +16,7 @@ const TRACKED = "SUPERVISOR AUTO: tracked outputs — tests: not run";
 async function pullLikeTheEngine(ctx: HygieneContext): Promise<void> {
   const { git, remote, branch } = ctx.repo;
   await git.fetch(remote, branch);
-  await pullWithRecovery(ctx, () => git.safePull(remote, branch, { fetched: true }));
+  await pullWithRecovery(ctx, () => safePull(git, remote, branch, { fetched: true }));
 }
 
 /** Commit and push a change from the other machine. */

@@ -6,7 +6,7 @@ import { OrchError } from "../src/core/errors.ts";
 describe("run(argv, {cwd, env, timeoutMs, input})", () => {
   test("exit code, stdout and stderr, no shell", async () => {
     const r = await run(["sh", "-c", 'echo out; echo err >&2; exit 3']);
-    expect(r).toEqual({ code: 3, signal: null, stdout: "out\n", stderr: "err\n", timedOut: false });
+    expect(r).toEqual({ code: 3, signal: null, stdout: "out\n", stderr: "err\n", timedOut: false, aborted: false });
     // Arguments are passed verbatim: no shell expansion of argv.
     const literal = await run(["echo", "$HOME", "*", "a;b"]);
     expect(literal.stdout).toBe("$HOME * a;b\n");

@@ -228,7 +228,7 @@ describe("refusals leave everything unchanged", () => {
     const { a } = stampWorld();
     const head = a.head();
     const bytes = a.read(STATE);
-    const message = "orch: ERROR: Expected to run on branch 'main', but on 'feature/x'. Aborting.\n";
+    const message = "ERROR: Expected to run on branch 'main', but on 'feature/x'. Aborting.\n";
     const byFlag = a.orch(["stamp", "galph", "ok", "--branch", "main"]);
     expect(byFlag.code).toBe(2);
     expect(byFlag.stderr).toBe(message);

@@ -289,6 +289,8 @@ export class Injector {
     const dir = join(gitDir, "rebase-merge");
     if (existsSync(dir) || existsSync(join(gitDir, "rebase-apply"))) return "a rebase directory was already there";
     mkdirSync(dir);
+    // orch records each rebase it starts (so it never aborts one the user started): a crash leaves the record.
+    writeFileSync(join(gitDir, "orch-rebase"), `${this.world.branch}\n`);
     if (empty) return "left an empty .git/rebase-merge";
     const head = this.world.gitOk(this.world.clones[actor], ["rev-parse", "HEAD"]).trim();
     writeFileSync(join(dir, "head-name"), `refs/heads/${this.world.branch}\n`);

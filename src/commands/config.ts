@@ -1,11 +1,11 @@
 import { defineCommand, type ArgsDef } from "citty";
-import { commonArgs, settingArgs } from "../cli/args.ts";
-import { SETTINGS } from "../core/settings.ts";
+import { commonArgs, settingArgs } from "./_args.ts";
+import { SETTINGS, type Setting } from "../core/settings.ts";
 import { CONFIG_CONTEXTS, configReport, renderConfigJson, renderConfigToml } from "../ops/config-report.ts";
 
 /** Every setting flag of every command, so `orch config --for loop --prompt x` shows `# flag --prompt`. */
 const allSettingArgs: ArgsDef = Object.assign({}, ...CONFIG_CONTEXTS.map((c) => settingArgs(c)));
-const settingFlags = [...new Set(SETTINGS.flatMap((s) => (s.flag ? [s.flag] : [])))];
+const settingFlags = [...new Set((SETTINGS as readonly Setting[]).flatMap((s) => (s.flag ? [s.flag] : [])))];
 
 export default defineCommand({
   meta: {

@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
-import { commonArgs, givenSettingFlags, settingArgs } from "../cli/args.ts";
+import { commonArgs, givenSettingFlags, settingArgs } from "./_args.ts";
 import { usageError } from "../core/errors.ts";
-import type { RoleName } from "../core/settings.ts";
+import { roleByCommand } from "../core/roles.ts";
 import { doctorPassed, renderDoctor, runDoctor } from "../ops/doctor.ts";
 
 export default defineCommand({
@@ -18,7 +18,7 @@ export default defineCommand({
   async run({ args }) {
     const role = args.for;
     if (role !== undefined && role !== "supervisor" && role !== "loop") throw usageError(`--for must be supervisor or loop, got '${role}'`);
-    const checks = await runDoctor({ configPath: args.config, flags: givenSettingFlags("doctor", args), roles: role ? [role as RoleName] : undefined });
+    const checks = await runDoctor({ configPath: args.config, flags: givenSettingFlags("doctor", args), roles: role ? [roleByCommand(role)] : undefined });
     process.stdout.write(renderDoctor(checks));
     return doctorPassed(checks) ? 0 : 1;
   },

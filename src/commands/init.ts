@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { commonArgs, givenSettingFlags, settingArgs } from "../cli/args.ts";
+import { commonArgs, givenSettingFlags, settingArgs } from "./_args.ts";
 import { renderInit, runInit } from "../ops/init.ts";
 
 export default defineCommand({

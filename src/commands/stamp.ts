@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
-import { commonArgs, givenSettingFlags, settingArgs } from "../cli/args.ts";
+import { commonArgs, givenSettingFlags, settingArgs } from "./_args.ts";
 import { openRepo } from "../core/repo.ts";
-import { stampByHand } from "../core/stamp.ts";
+import { stampByHand } from "../engine/stamp.ts";
 import { usageError } from "../core/errors.ts";
 import type { Actor, Outcome } from "../core/state.ts";
 
@@ -25,7 +25,8 @@ export default defineCommand({
     const outcome = String(args.outcome);
     if (actor !== "galph" && actor !== "ralph") throw usageError(`actor must be galph or ralph, got '${actor}'`);
     if (outcome !== "ok" && outcome !== "fail") throw usageError(`outcome must be ok or fail, got '${outcome}'`);
-    const repo = await openRepo({ command: "stamp", configPath: args.config, flags: givenSettingFlags("stamp", args) });
+    const repo = await openRepo({ command: "stamp", configPath: args.config, flags: givenSettingFlags("stamp", args), branch: "require" });
+    for (const note of repo.notes) process.stderr.write(note + "\n");
     const subject = await stampByHand(repo, {
       actor: actor as Actor,
       outcome: outcome as Outcome,

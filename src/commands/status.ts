@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { commonArgs, givenSettingFlags, settingArgs } from "../cli/args.ts";
+import { commonArgs, givenSettingFlags, settingArgs } from "./_args.ts";
 import { gatherStatus } from "../ops/status.ts";
 import { renderStatus, renderStatusJson } from "../ops/status-text.ts";
 

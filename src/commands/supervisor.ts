@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
-import { commonArgs, givenSettingFlags, settingArgs } from "../cli/args.ts";
-import { runRole } from "../engine/turn.ts";
-import { SUPERVISOR } from "../engine/roles.ts";
+import { commonArgs, givenSettingFlags, settingArgs } from "./_args.ts";
+import { runRole } from "../engine/runner.ts";
+import { SUPERVISOR } from "../core/roles.ts";
 
 export default defineCommand({
   meta: {

@@ -1,8 +1,7 @@
 import { defineCommand } from "citty";
-import { isAbsolute, relative, resolve } from "node:path";
-import { commonArgs, givenSettingFlags, settingArgs } from "../cli/args.ts";
-import { loadConfig } from "../core/config.ts";
-import { Git } from "../core/git.ts";
+import { resolve } from "node:path";
+import { commonArgs, givenSettingFlags, settingArgs } from "./_args.ts";
+import { openRepoOrDir } from "../core/repo.ts";
 import { usageError } from "../core/errors.ts";
 import { runTail } from "../digest/tail.ts";
 import { FdSink, FileSink, OutputClosed } from "../digest/sink.ts";
@@ -26,36 +25,24 @@ export default defineCommand({
   async run({ args }) {
     const minIter = wholeNumber(args["min-iter"], "--min-iter");
     const maxIter = wholeNumber(args["max-iter"], "--max-iter");
-    const cwd = process.cwd();
-    const top = await repositoryTop(cwd);
-    const config = loadConfig({ dir: top ?? cwd, configPath: args.config, flags: givenSettingFlags("tail", args), command: "tail" });
-    let repo;
-    if (top) {
-      const git = new Git({ cwd: top, timeoutMs: config.get<number>("git.timeout_sec") * 1000 });
-      const stateSetting = config.get<string>("git.state_file");
-      const stateRel = relative(top, isAbsolute(stateSetting) ? stateSetting : resolve(top, stateSetting)).split("\\").join("/");
-      repo = {
-        git,
-        stateRel: stateRel.startsWith("..") || isAbsolute(stateRel) ? null : stateRel,
-        remote: config.get<string>("git.remote"),
-        branch: config.get<string>("git.branch") || null,
-      };
-    }
-    const output = args.output ? resolve(cwd, String(args.output)) : null;
+    // Outside a repository (a copied log dir) the digest simply has no annotation.
+    const place = await openRepoOrDir({ command: "tail", configPath: args.config, flags: givenSettingFlags("tail", args), branch: "none" });
+    const { config } = place;
+    const output = args.output ? resolve(process.cwd(), String(args.output)) : null;
     try {
       await runTail(
         {
           prefix: String(args.prefix),
-          count: config.get<number>("tail.count"),
+          count: config.get("tail.count"),
           minIter,
           maxIter,
           ls: args.ls !== false,
-          lsPaths: config.get<string[]>("tail.ls_paths"),
-          source: config.get<DigestSource>("tail.source"),
-          roles: config.get<string[]>("tail.roles"),
-          logDir: config.get<string>("logs.dir"),
-          baseDir: top ?? cwd,
-          repo,
+          lsPaths: config.get("tail.ls_paths"),
+          source: config.get("tail.source") as DigestSource,
+          roles: config.get("tail.roles"),
+          logDir: config.get("logs.dir"),
+          baseDir: place.top,
+          repo: place.inRepo ? { git: place.git, stateRel: place.stateRel, remote: place.remote, branch: place.branch } : undefined,
         },
         () => (output ? new FileSink(output) : new FdSink(1)),
       );
@@ -72,14 +59,4 @@ function wholeNumber(value: unknown, flag: string): number | undefined {
   const text = String(value).trim();
   if (!/^\d+$/.test(text)) throw usageError(`${flag}: expected a whole number >= 0, got '${String(value)}'`);
   return Number(text);
-}
-
-/** The repository's top level, or null outside one (or without git): tail then simply skips annotation. */
-async function repositoryTop(cwd: string): Promise<string | null> {
-  try {
-    const r = await new Git({ cwd }).run(["rev-parse", "--show-toplevel"], { allowFail: true });
-    return r.code === 0 ? r.stdout.trim() : null;
-  } catch {
-    return null;
-  }
 }

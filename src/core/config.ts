@@ -2,7 +2,19 @@ import { readFileSync, existsSync } from "node:fs";
 import { join, relative, isAbsolute, resolve } from "node:path";
 import TOML from "@iarna/toml";
 import { usageError } from "./errors.ts";
-import { SETTINGS, SETTING_BY_KEY, SECTIONS, orchEnvName, type Setting, type RoleName } from "./settings.ts";
+import {
+  SETTINGS,
+  SETTING_BY_KEY,
+  SECTIONS,
+  flagCommands,
+  orchEnvName,
+  type CommandName,
+  type RoleSection,
+  type SecondsKey,
+  type Setting,
+  type SettingKey,
+  type SettingValue,
+} from "./settings.ts";
 
 export type Source =
   | { kind: "default" }
@@ -29,7 +41,16 @@ export interface Config {
   sources: Map<string, Source>;
   /** The orch.toml read, if any (as displayed in messages). */
   file: string | null;
-  get<T = unknown>(key: string): T;
+  /** The value of one setting, typed by its kind. */
+  get<K extends SettingKey>(key: K): SettingValue<K>;
+  /** A seconds setting in milliseconds. */
+  ms(key: SecondsKey): number;
+  /**
+   * The same settings as one role sees them: the old tool's role variables
+   * (REPORT_EXTENSIONS for the loop, SUPERVISOR_REPORT_EXTENSIONS for the
+   * supervisor, …) applied. A command that runs both roles asks per role.
+   */
+  forRole(role: RoleSection): Config;
 }
 
 export interface LoadOptions {
@@ -40,30 +61,50 @@ export interface LoadOptions {
   env?: Record<string, string | undefined>;
   /** Flag values as given on the command line, by flag name (without dashes). */
   flags?: Record<string, string | boolean | undefined>;
-  /** The command running; selects role-specific flags and environment variables. */
-  command?: string;
+  /** The command running; selects its flags and, for a role command, the role's variables. */
+  command?: CommandName;
 }
 
 export function loadConfig(opts: LoadOptions): Config {
   const env = opts.env ?? process.env;
-  const values = new Map<string, unknown>();
-  const sources = new Map<string, Source>();
-  for (const s of SETTINGS) {
-    values.set(s.key, s.default);
-    sources.set(s.key, { kind: "default" });
-  }
-
   const explicit = opts.configPath ?? env.ORCH_CONFIG;
   const path = explicit ? resolve(opts.dir, explicit) : join(opts.dir, "orch.toml");
-  let file: string | null = null;
   if (explicit && !existsSync(path)) throw usageError(`config file ${explicit} not found; check --config / ORCH_CONFIG`);
-  if (existsSync(path)) {
-    file = displayPath(path);
-    applyFile(readFileSync(path, "utf8"), file, values, sources);
-  }
+  const file = existsSync(path) ? displayPath(path) : null;
+  // The file is read and checked once; each role view reuses what it found.
+  const fromFile = new Map<string, { value: unknown; source: Source }>();
+  if (file) applyFile(readFileSync(path, "utf8"), file, fromFile);
+  const command = opts.command;
+  const views = new Map<RoleSection | undefined, Config>();
+  const view = (role: RoleSection | undefined): Config => {
+    const cached = views.get(role);
+    if (cached) return cached;
+    const built = resolveValues({ env, flags: opts.flags, command, role, fromFile, file, view });
+    views.set(role, built);
+    return built;
+  };
+  return view(command === "supervisor" || command === "loop" ? command : undefined);
+}
 
-  const role = opts.command === "supervisor" || opts.command === "loop" ? (opts.command as RoleName) : undefined;
-  for (const s of SETTINGS) {
+interface ResolveInput {
+  env: Record<string, string | undefined>;
+  flags?: Record<string, string | boolean | undefined>;
+  command?: CommandName;
+  role: RoleSection | undefined;
+  fromFile: Map<string, { value: unknown; source: Source }>;
+  file: string | null;
+  view: (role: RoleSection | undefined) => Config;
+}
+
+/** default < orch.toml < environment (legacy names, role names, ORCH_ name) < flag. */
+function resolveValues(input: ResolveInput): Config {
+  const { env, role } = input;
+  const values = new Map<string, unknown>();
+  const sources = new Map<string, Source>();
+  for (const s of SETTINGS as readonly Setting[]) {
+    const set = input.fromFile.get(s.key);
+    values.set(s.key, set ? set.value : s.default);
+    sources.set(s.key, set ? set.source : { kind: "default" });
     const names = [...(s.env ?? []), ...((role && s.roleEnv?.[role]) ?? []), orchEnvName(s.key)];
     // Highest-precedence variable last wins, so the new ORCH_ name beats the legacy one.
     for (const name of names) {
@@ -72,25 +113,23 @@ export function loadConfig(opts: LoadOptions): Config {
       values.set(s.key, fromText(s, raw, values.get(s.key), `env ${name}`));
       sources.set(s.key, { kind: "env", name });
     }
-  }
-
-  for (const s of SETTINGS) {
-    if (!s.flag || !opts.flags || !(s.commands ?? ["supervisor", "loop"]).includes(opts.command ?? "")) continue;
-    const raw = opts.flags[s.flag];
+    if (!s.flag || !input.flags || !input.command || !flagCommands(s).includes(input.command)) continue;
+    const raw = input.flags[s.flag];
     if (raw === undefined) continue;
-    const value = typeof raw === "boolean" && s.kind === "bool" ? raw : fromText(s, String(raw), values.get(s.key), `flag --${s.flag}`);
-    values.set(s.key, value);
+    values.set(s.key, typeof raw === "boolean" && s.kind === "bool" ? raw : fromText(s, String(raw), values.get(s.key), `flag --${s.flag}`));
     sources.set(s.key, { kind: "flag", name: s.flag });
   }
-
+  const get = <K extends SettingKey>(key: K): SettingValue<K> => {
+    if (!values.has(key)) throw new Error(`unknown setting ${key}`);
+    return values.get(key) as SettingValue<K>;
+  };
   return {
     values,
     sources,
-    file,
-    get<T>(key: string): T {
-      if (!values.has(key)) throw new Error(`unknown setting ${key}`);
-      return values.get(key) as T;
-    },
+    file: input.file,
+    get,
+    ms: (key) => (get(key) as number) * 1000,
+    forRole: (r) => input.view(r),
   };
 }
 
@@ -99,7 +138,7 @@ function displayPath(path: string): string {
   return rel && !rel.startsWith("..") && !isAbsolute(rel) ? rel : path;
 }
 
-function applyFile(text: string, file: string, values: Map<string, unknown>, sources: Map<string, Source>): void {
+function applyFile(text: string, file: string, into: Map<string, { value: unknown; source: Source }>): void {
   let doc: Record<string, unknown>;
   try {
     doc = TOML.parse(text) as Record<string, unknown>;
@@ -124,13 +163,12 @@ function applyFile(text: string, file: string, values: Map<string, unknown>, sou
       const setting = SETTING_BY_KEY.get(full);
       const at = locate(section, key);
       if (!setting) {
-        const known = SETTINGS.filter((s) => s.key.startsWith(section + ".")).map((s) => s.key.slice(section.length + 1));
+        const known = (SETTINGS as readonly Setting[]).filter((s) => s.key.startsWith(section + ".")).map((s) => s.key.slice(section.length + 1));
         throw usageError(`${file}:${at.line}:${at.col}: unknown key '${key}' in [${section}]${suggest(key, known)}`);
       }
       const problem = checkType(setting, value);
       if (problem) throw usageError(`${file}:${at.line}:${at.col}: ${full} ${problem}`);
-      values.set(full, normalise(setting, value));
-      sources.set(full, { kind: "file", file, line: at.line });
+      into.set(full, { value: normalise(setting, value), source: { kind: "file", file, line: at.line } });
     }
   }
 }

@@ -6,6 +6,10 @@ export const Exit = {
   badState: 3,
   hygiene: 4,
   waitTimeout: 5,
+  /** Another runner holds this turn or this clone's role, or the turn was taken over. */
+  fenced: 7,
+  /** Blocked by a usage limit longer than limits.max_wait_sec. */
+  limit: 8,
   agentTimeout: 124,
   sigint: 130,
   sigterm: 143,
@@ -17,18 +21,63 @@ export const Exit = {
  */
 export class OrchError extends Error {
   readonly exitCode: number;
-  constructor(exitCode: number, message: string) {
-    super(message);
+  /** Printed exactly as is, without the `orch: ` prefix (a message the SPEC fixes word for word). */
+  readonly verbatim: boolean;
+  constructor(exitCode: number, message: string, options?: { cause?: unknown; verbatim?: boolean }) {
+    super(message, options);
     this.name = "OrchError";
     this.exitCode = exitCode;
+    this.verbatim = options?.verbatim ?? false;
   }
 }
 
+/** SPEC §4.1, word for word (compat with the old tool). */
+export const wrongBranch = (wanted: string, current: string | null) =>
+  new OrchError(Exit.usage, `ERROR: Expected to run on branch '${wanted}', but on '${current ?? "(detached HEAD)"}'. Aborting.`, { verbatim: true });
+
 export const usageError = (message: string) => new OrchError(Exit.usage, message);
-export const runtimeError = (message: string) => new OrchError(Exit.runtime, message);
 export const stateError = (message: string) => new OrchError(Exit.badState, message);
 
-/** Make any thrown value one printable line. */
+/** The message of anything thrown, as one line (Errors, strings, anything else). */
+export function errorMessage(e: unknown): string {
+  if (e instanceof Error) return oneLine(e.message);
+  return oneLine(typeof e === "string" ? e : String(e));
+}
+
+/** The errno code of a failed system call (ENOENT, EROFS, …), or undefined. */
+export function errnoCode(e: unknown): string | undefined {
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  return typeof code === "string" ? code : undefined;
+}
+
+/**
+ * A failed file operation as an error a user can act on: the errno codes that
+ * mean "this disk or path is the problem" get a plain explanation instead of
+ * an internal error. Anything else is returned as is.
+ */
+export function fileError(e: unknown, what: string): unknown {
+  const code = errnoCode(e);
+  const why: Record<string, string> = {
+    ENOSPC: "the disk is full; free some space",
+    EROFS: "the file system is read-only; remount it or choose another path",
+    EACCES: "permission denied; check the owner and mode",
+    EPERM: "permission denied; check the owner and mode",
+    EISDIR: "it is a directory, not a file; choose a file path",
+    ENOTDIR: "a part of the path is not a directory",
+    ENAMETOOLONG: "the path is too long; choose a shorter one",
+    EDQUOT: "the disk quota is exceeded; free some space",
+  };
+  if (!code || !why[code]) return e;
+  return new OrchError(Exit.runtime, `${what}: ${why[code]} (${code})`, { cause: e });
+}
+
+/** Make any message one printable line. */
 export function oneLine(message: string): string {
   return message.replace(/\s*\n\s*/g, "; ").trim();
+}
+
+/** Text from elsewhere (a remote's state file, an agent) made safe for a terminal: no escapes or control characters. */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b./g, "").replace(/[\x00-\x08\x0b-\x1f\x7f\x9b]/g, "?");
 }

@@ -1,3 +1,10 @@
+/**
+ * The git binding: `run(argv)` plus one small typed function per question.
+ * Policy (how to pull, push, retry) lives in sync.ts beside it. Every call
+ * has a timeout, runs in its own process group (a hung ssh helper goes with
+ * it), never prompts, never runs maintenance, and is classified once, here,
+ * into a GitError code that callers test instead of git's message text.
+ */
 import { existsSync } from "node:fs";
 import { join, isAbsolute } from "node:path";
 import { run as runProcess, sleep, type RunResult } from "./proc.ts";
@@ -6,11 +13,11 @@ import { acquireLock, type HeldLock } from "./lock.ts";
 
 export interface GitOptions {
   cwd: string;
-  /** Timeout for every git call. */
+  /** Timeout for every git call (openRepo passes git.timeout_sec). */
   timeoutMs?: number;
-  /** How long transient network errors are retried. */
+  /** How long transient network errors are retried (git.network_retry_sec). */
   networkRetryMs?: number;
-  /** How long to wait for the repository mutex. */
+  /** How long to wait for the repository mutex (git.lock_timeout_sec). */
   lockTimeoutMs?: number;
   /** Receives git's diagnostic lines (the iteration log). */
   log?: (line: string) => void;
@@ -34,35 +41,82 @@ export interface StatusEntry {
   from?: string;
 }
 
+/**
+ * What went wrong, decided once from git's output: `network` (retry later),
+ * `timeout` (no answer in time: like network), `missing-ref` (the remote has no
+ * such branch), `rejected` (the remote refused a push), `stale` (a lease or
+ * compare-and-swap lost), `index-lock` (another git holds the index), `other`.
+ */
+export type GitFailure = "network" | "timeout" | "missing-ref" | "rejected" | "stale" | "index-lock" | "other";
+
 const INDEX_LOCK_RE = /index\.lock'?:? File exists|Unable to create '[^']*index\.lock'/i;
 const NETWORK_RE =
-  /Could not read from remote repository|unable to access|does not appear to be a git repository|Connection (refused|reset|timed out)|Could not resolve host|early EOF|the remote end hung up|timed out|Operation timed out|No such file or directory.*\.git|Temporary failure/i;
+  /Could not read from remote repository|unable to access|does not appear to be a git repository|Connection (refused|reset|timed out|closed)|Could not resolve host|early EOF|the remote end hung up|timed out|Operation timed out|No such file or directory.*\.git|Temporary failure|Network is unreachable|No route to host/i;
+const MISSING_REF_RE = /couldn't find remote ref|could not find remote ref/i;
+/** The remote moved under us (a race or a lost lease), as opposed to a refusal. */
+const STALE_RE = /\(stale info\)|\[rejected\].*\((fetch first|non-fast-forward)\)|\(failed to update ref\)|cannot lock ref|incorrect old value provided/i;
+const REJECTED_RE = /\[remote rejected\]|pre-receive hook declined|protected branch|deny updating a hidden ref/i;
 
-const DIRTY_TREE_RE = /cannot rebase: (You have unstaged changes|Your index contains uncommitted changes)|Please commit or stash them/i;
+export function classifyFailure(r: RunResult): GitFailure {
+  if (r.timedOut) return "timeout";
+  const text = r.stderr;
+  if (INDEX_LOCK_RE.test(text)) return "index-lock";
+  if (MISSING_REF_RE.test(text)) return "missing-ref";
+  if (STALE_RE.test(text)) return "stale";
+  if (REJECTED_RE.test(text)) return "rejected";
+  if (NETWORK_RE.test(text)) return "network";
+  return "other";
+}
 
-/** ORCH_TRACE=1 prints every git call on stderr (field debugging). */
-const TRACE = process.env.ORCH_TRACE === "1";
-
+/** A failed git call: the argv, what git said, and its classification. */
 export class GitError extends OrchError {
-  constructor(readonly args: string[], readonly result: RunResult) {
-    super(Exit.runtime, `git ${args.join(" ")} failed: ${firstLine(result.stderr || result.stdout) || `exit ${result.code}`}`);
+  readonly failure: GitFailure;
+  constructor(readonly args: string[], readonly result: RunResult, failure = classifyFailure(result)) {
+    super(
+      Exit.runtime,
+      failure === "timeout"
+        ? `git ${args[0]} timed out; check the network and the remote, then rerun`
+        : `git ${args.join(" ")} failed: ${firstLine(result.stderr || result.stdout) || `exit ${result.code}`}`,
+    );
+    this.failure = failure;
+  }
+  /** Worth waiting out (network trouble or a remote that does not answer). */
+  get transient(): boolean {
+    return this.failure === "network" || this.failure === "timeout";
   }
 }
 
-function firstLine(text: string): string {
+export const isTransientGitError = (e: unknown): e is GitError => e instanceof GitError && e.transient;
+
+export function firstLine(text: string): string {
   const lines = text.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("hint:"));
   return lines.find((l) => /^(fatal|error):/i.test(l)) ?? lines[0] ?? "";
 }
 
-export const isNetworkError = (r: RunResult) => r.code !== 0 && NETWORK_RE.test(r.stderr);
+/** Config for orch's own git calls: no background maintenance (orch runs it itself) and no prompts. */
+function orchGitEnv(base: Record<string, string | undefined>): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = { ...base, GIT_TERMINAL_PROMPT: "0", LC_ALL: "C", GIT_OPTIONAL_LOCKS: "0" };
+  // GIT_CONFIG_COUNT entries act like -c; append to any the user set.
+  let n = Number(env.GIT_CONFIG_COUNT ?? 0) || 0;
+  for (const [key, value] of [["maintenance.auto", "false"], ["gc.auto", "0"]]) {
+    env[`GIT_CONFIG_KEY_${n}`] = key;
+    env[`GIT_CONFIG_VALUE_${n}`] = value;
+    n++;
+  }
+  env.GIT_CONFIG_COUNT = String(n);
+  return env;
+}
+
+/** Prefix for orch's own commits: the repository's hooks never run (a prepare-commit-msg hook must not rewrite a [SYNC …] subject). */
+export const NO_HOOKS = ["-c", "core.hooksPath=/dev/null"] as const;
 
 /** One git binding per working tree: typed queries over a single `run`. */
 export class Git {
   readonly cwd: string;
-  private readonly timeoutMs: number;
-  private readonly networkRetryMs: number;
+  readonly timeoutMs: number;
+  readonly networkRetryMs: number;
   private readonly lockTimeoutMs: number;
-  private readonly env: Record<string, string | undefined>;
+  readonly env: Record<string, string | undefined>;
   log: (line: string) => void;
   private lockDepth = 0;
   private held: HeldLock | null = null;
@@ -72,11 +126,12 @@ export class Git {
 
   constructor(opts: GitOptions) {
     this.cwd = opts.cwd;
+    // Defaults for bindings built outside openRepo (tests, probes); openRepo passes the settings.
     this.timeoutMs = opts.timeoutMs ?? 120_000;
     this.networkRetryMs = opts.networkRetryMs ?? 60_000;
     this.lockTimeoutMs = opts.lockTimeoutMs ?? 30_000;
     this.log = opts.log ?? (() => {});
-    this.env = { ...process.env, ...opts.env, GIT_TERMINAL_PROMPT: "0", LC_ALL: "C", GIT_OPTIONAL_LOCKS: "0" };
+    this.env = orchGitEnv({ ...process.env, ...opts.env });
   }
 
   /** Run git; index.lock contention is retried with back-off and jitter (never deleted). */
@@ -92,11 +147,11 @@ export class Git {
         bytes: opts.bytes,
         timeoutMs: opts.timeoutMs ?? this.timeoutMs,
       });
-      if (result.timedOut) {
-        throw new OrchError(Exit.runtime, `git ${args[0]} timed out after ${Math.round((opts.timeoutMs ?? this.timeoutMs) / 1000)}s; check the network and the remote, then rerun`);
-      }
-      if (result.code !== 0 && INDEX_LOCK_RE.test(result.stderr) && attempt < 10) {
+      if (result.timedOut) throw new GitError(args, result, "timeout");
+      if (result.code !== 0 && attempt < 10 && INDEX_LOCK_RE.test(result.stderr)) {
         this.log(`[git] index.lock busy; retrying in ${(delay / 1000).toFixed(1)}s`);
+        // Say at once, where a person sees it, what we wait on (the lock is never deleted).
+        if (attempt === 0) this.onWait(`[git] waiting for ${join(await this.gitDir().catch(() => this.cwd), "index.lock")}: another git process holds it (if none is running, remove the file by hand)`);
         await sleep(delay * (0.75 + Math.random() * 0.5));
         delay = Math.min(delay * 2, 5000);
         continue;
@@ -106,21 +161,38 @@ export class Git {
     }
   }
 
-  /** Retry a network operation with back-off for a bounded time; conflicts are not retried. */
+  /** Where the first "waiting on the index lock" line goes (the console, when a runner sets it). */
+  onWait: (line: string) => void = () => {};
+
+  /** Retry a network operation with back-off for a bounded time; other failures are not retried. */
   async runNetwork(args: string[], opts: GitCallOptions = {}): Promise<RunResult> {
     const deadline = Date.now() + this.networkRetryMs;
     let delay = 500;
     for (;;) {
-      const r = await this.run(args, { ...opts, allowFail: true });
-      if (r.code === 0 || !isNetworkError(r) || Date.now() + delay > deadline) {
-        if (r.code !== 0 && !opts.allowFail) throw new GitError(args, r);
+      let r: RunResult;
+      let failure: GitFailure | null;
+      try {
+        r = await this.run(args, { ...opts, allowFail: true });
+        failure = r.code === 0 ? null : classifyFailure(r);
+      } catch (e) {
+        if (!(e instanceof GitError) || e.failure !== "timeout") throw e;
+        r = e.result;
+        failure = "timeout";
+      }
+      const retry = (failure === "network" || failure === "timeout") && Date.now() + delay <= deadline;
+      if (!retry) {
+        // A timeout has no exit code worth returning: it always throws.
+        if (failure === "timeout" || (failure !== null && !opts.allowFail)) throw new GitError(args, r, failure);
         return r;
       }
-      this.log(`[git] network error (${firstLine(r.stderr)}); retrying in ${(delay / 1000).toFixed(1)}s`);
+      this.onNetworkRetry(`[git] ${failure === "timeout" ? "the remote did not answer" : `network error (${firstLine(r.stderr)})`}; retrying in ${(delay / 1000).toFixed(1)}s`);
       await sleep(delay);
       delay = Math.min(delay * 2, 8000);
     }
   }
+
+  /** Where network retry lines go (the log; a runner also shows them on the console). */
+  onNetworkRetry: (line: string) => void = (line) => this.log(line);
 
   async out(args: string[]): Promise<string> {
     return (await this.run(args)).stdout;
@@ -128,10 +200,10 @@ export class Git {
 
   // ---- queries -------------------------------------------------------------
 
-  async topLevel(): Promise<string> {
+  /** The top level of the working tree, or null outside a repository. */
+  async topLevel(): Promise<string | null> {
     const r = await this.run(["rev-parse", "--show-toplevel"], { allowFail: true });
-    if (r.code !== 0) throw new OrchError(Exit.usage, `${this.cwd} is not inside a git repository; cd into your project's clone`);
-    return r.stdout.trim();
+    return r.code === 0 ? r.stdout.trim() : null;
   }
 
   async gitDir(): Promise<string> {
@@ -169,18 +241,14 @@ export class Git {
     return parseStatusZ(await this.out(args));
   }
 
-  async lsFiles(args: string[]): Promise<string[]> {
-    return splitZ(await this.out(["ls-files", "-z", ...args]));
-  }
-
   /** The sha of refs/heads/<branch> on the remote, or null when the branch is absent. */
-  async lsRemote(remote: string, branch: string): Promise<string | null> {
-    const r = await this.runNetwork(["ls-remote", "--heads", remote, `refs/heads/${branch}`]);
+  async lsRemote(remote: string, branch: string, opts: { timeoutMs?: number } = {}): Promise<string | null> {
+    const r = await this.runNetwork(["ls-remote", "--heads", remote, `refs/heads/${branch}`], opts);
     const line = r.stdout.split("\n").find((l) => l.endsWith(`\trefs/heads/${branch}`));
     return line ? line.split("\t")[0]! : null;
   }
 
-  /** Fetch the branch into its remote-tracking ref. */
+  /** Fetch the branch into its remote-tracking ref; a branch the remote lacks is a `missing-ref` GitError. */
   async fetch(remote: string, branch: string): Promise<void> {
     await this.runNetwork(["fetch", "--quiet", "--no-tags", remote, `+refs/heads/${branch}:refs/remotes/${remote}/${branch}`]);
   }
@@ -189,14 +257,6 @@ export class Git {
   async show(rev: string, path: string): Promise<string | null> {
     const r = await this.run(["show", `${rev}:${path}`], { allowFail: true });
     return r.code === 0 ? r.stdout : null;
-  }
-
-  // ---- queries for status / doctor (one process each) ------------------------
-
-  /** `git --version` as "2.39.5" (null when unparseable). */
-  async version(): Promise<string | null> {
-    const r = await this.run(["--version"], { allowFail: true });
-    return /git version (\d+(?:\.\d+)+)/.exec(r.stdout)?.[1] ?? null;
   }
 
   /** The URL of a remote, or null when no such remote is configured. */
@@ -249,68 +309,21 @@ export class Git {
 
   // ---- mutations -----------------------------------------------------------
 
-  async add(paths: string[], opts: { force?: boolean } = {}): Promise<void> {
+  async add(paths: string[]): Promise<void> {
     if (paths.length === 0) return;
-    await this.run(["add", "-A", ...(opts.force ? ["-f"] : []), "--", ...paths]);
+    await this.run(["add", "-A", "--", ...paths]);
   }
 
   /**
-   * Commit exactly these paths (whatever else is staged stays staged, uncommitted).
-   * Paths must be known to git (tracked, or added first).
+   * Commit exactly these paths (whatever else is staged stays staged, uncommitted),
+   * without the repository's hooks. Paths must be known to git (tracked, or added first).
    */
   async commitPaths(message: string, paths: string[]): Promise<void> {
-    await this.run(["commit", "--quiet", "--no-verify", "-F", "-", "--only", "--", ...paths], { input: message });
-  }
-
-  async push(remote: string, branch: string): Promise<RunResult> {
-    return this.runNetwork(["push", "--quiet", remote, `HEAD:refs/heads/${branch}`], { allowFail: true });
+    await this.run([...NO_HOOKS, "commit", "--quiet", "--no-verify", "-F", "-", "--only", "--", ...paths], { input: message });
   }
 
   rebaseInProgress(gitDir: string): boolean {
     return existsSync(join(gitDir, "rebase-merge")) || existsSync(join(gitDir, "rebase-apply"));
-  }
-
-  async abortRebase(): Promise<void> {
-    const dir = await this.gitDir();
-    if (!this.rebaseInProgress(dir)) return;
-    this.log("[git] aborting a rebase left in progress");
-    const r = await this.run(["rebase", "--abort"], { allowFail: true });
-    if (r.code !== 0 && this.rebaseInProgress(dir)) {
-      // A stale rebase directory with no rebase behind it: `quit` forgets it without touching the tree.
-      await this.run(["rebase", "--quit"], { allowFail: true });
-    }
-  }
-
-  async stash(): Promise<RunResult> {
-    return this.run(["stash", "push", "--include-untracked", "-m", "orch autostash"], { allowFail: true });
-  }
-
-  /**
-   * Bring HEAD up to date with <remote>/<branch>: abort a stale rebase, fetch,
-   * rebase with autostash. Untracked collisions and conflicts fail fast, naming paths.
-   */
-  async safePull(remote: string, branch: string, opts: { fetched?: boolean } = {}): Promise<void> {
-    await this.abortRebase();
-    if (!opts.fetched) await this.fetch(remote, branch);
-    const upstream = `refs/remotes/${remote}/${branch}`;
-    // One process in the common case (a clean tree). A dirty tree makes git refuse;
-    // only then autostash, and only when there is something to pull: an autostash
-    // round trip would unstage what the user staged.
-    let r = await this.run(["rebase", "--quiet", upstream], { allowFail: true });
-    if (r.code === 0) return;
-    if (!(await this.revParse(upstream))) return; // remote branch absent: nothing to pull
-    if (DIRTY_TREE_RE.test(`${r.stdout}\n${r.stderr}`)) {
-      if (await this.isAncestor(upstream, "HEAD")) return;
-      r = await this.run(["-c", "rebase.autoStash=true", "rebase", "--quiet", upstream], { allowFail: true });
-      if (r.code === 0) return;
-    }
-    const text = `${r.stdout}\n${r.stderr}`;
-    await this.abortRebase();
-    const collisions = untrackedCollisions(text);
-    if (collisions.length > 0) throw new PullBlockedError(collisions, "untracked");
-    const dirty = localChangesBlocking(text);
-    if (dirty.length > 0) throw new PullBlockedError(dirty, "local");
-    throw new OrchError(Exit.runtime, `git rebase onto ${remote}/${branch} failed: ${firstLine(text)}; resolve the conflict by hand (git pull --rebase), then rerun`);
   }
 
   /**
@@ -337,23 +350,6 @@ export class Git {
     return { sha: commit.type === "commit" ? commit.name : null, content: file.type === "blob" ? file.body!.toString("utf8") : null };
   }
 
-  /** Push HEAD:<branch>; when rejected, pull (rebase) once and push again. */
-  async pushWithRetry(remote: string, branch: string): Promise<void> {
-    const first = await this.push(remote, branch);
-    if (first.code === 0) return;
-    this.log(`[git] push rejected (${firstLine(first.stderr)}); rebasing and retrying once`);
-    await this.safePull(remote, branch);
-    const second = await this.push(remote, branch);
-    if (second.code !== 0) throw new GitError(["push", remote, `HEAD:${branch}`], second);
-  }
-
-  /** Commits on HEAD that are not on <remote>/<branch> (per the last fetch). */
-  async unpushedCount(remote: string, branch: string): Promise<number> {
-    const upstream = `refs/remotes/${remote}/${branch}`;
-    if (!(await this.revParse(upstream))) return Number((await this.out(["rev-list", "--count", "HEAD"])).trim());
-    return Number((await this.out(["rev-list", "--count", `${upstream}..HEAD`])).trim());
-  }
-
   /** Run fn holding the repository mutex (flock on <git-dir>/orchestrator.lock); re-entrant. */
   async withLock<T>(fn: () => Promise<T>): Promise<T> {
     if (this.lockDepth === 0) {
@@ -372,17 +368,14 @@ export class Git {
   }
 }
 
-/** A pull that local files block; carries the paths so callers can recover or explain. */
-export class PullBlockedError extends OrchError {
-  constructor(readonly paths: string[], readonly kind: "untracked" | "local") {
-    super(
-      Exit.runtime,
-      kind === "untracked"
-        ? `pull blocked: untracked files would be overwritten: ${paths.join(", ")}; move or delete them, then rerun`
-        : `pull blocked by local changes to: ${paths.join(", ")}; commit or discard them, then rerun`,
-    );
-  }
+/** `git --version` as "2.39.5" (null when unparseable); a missing git throws MissingExecutableError. */
+export async function gitVersion(env: Record<string, string | undefined>): Promise<string | null> {
+  const r = await runProcess(["git", "--version"], { env, timeoutMs: 20_000 });
+  return /git version (\d+(?:\.\d+)+)/.exec(r.stdout)?.[1] ?? null;
 }
+
+/** ORCH_TRACE=1 prints every git call on stderr (field debugging). */
+const TRACE = process.env.ORCH_TRACE === "1";
 
 export function splitZ(out: string): string[] {
   return out.split("\0").filter((s) => s.length > 0);
@@ -400,26 +393,4 @@ export function parseStatusZ(out: string): StatusEntry[] {
     entries.push(entry);
   }
   return entries;
-}
-
-function pathsAfter(text: string, header: RegExp): string[] {
-  const lines = text.split("\n");
-  const start = lines.findIndex((l) => header.test(l));
-  if (start < 0) return [];
-  const paths: string[] = [];
-  for (const line of lines.slice(start + 1)) {
-    if (!/^\s+\S/.test(line)) break;
-    paths.push(line.trim());
-  }
-  return paths;
-}
-
-export function untrackedCollisions(text: string): string[] {
-  return pathsAfter(text, /untracked working tree files would be (overwritten|removed)/i);
-}
-
-export function localChangesBlocking(text: string): string[] {
-  const paths = pathsAfter(text, /local changes to the following files would be overwritten/i);
-  if (paths.length) return paths;
-  return /cannot (rebase|pull).*(unstaged|uncommitted) changes|Please commit or stash them/i.test(text) ? ["(uncommitted changes)"] : [];
 }

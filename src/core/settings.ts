@@ -1,10 +1,17 @@
 /**
  * Every setting orch has, in one table: its orch.toml key, type, default,
  * flag, and environment variables (the old tool's names first). Flags,
- * `orch config`, the example orch.toml and the README all derive from it.
+ * `orch config`, the example orch.toml and docs/configuration.md all derive
+ * from it, and `Config.get(key)` is typed by it.
  */
 export type Kind = "bool" | "int" | "number" | "string" | "list" | "argv" | "enum";
-export type RoleName = "supervisor" | "loop";
+
+/** Every command orch has; settings and `orch config --for` name commands from this list only. */
+export const COMMAND_NAMES = ["supervisor", "loop", "stamp", "tail", "status", "doctor", "init", "config"] as const;
+export type CommandName = (typeof COMMAND_NAMES)[number];
+
+/** The two role sections (the sections whose settings differ per role). */
+export type RoleSection = "supervisor" | "loop";
 
 export interface Setting {
   /** "section.key" as in orch.toml. */
@@ -12,39 +19,41 @@ export interface Setting {
   kind: Kind;
   default: unknown;
   doc: string;
+  /** The value is a number of seconds: `Config.ms(key)` converts it. */
+  seconds?: true;
   /** Long flag without dashes; for bools, `--no-<flag>` is accepted too. */
   flag?: string;
   /** Commands whose flags include it (default: both roles when `flag` is set). */
-  commands?: string[];
+  commands?: readonly CommandName[];
   /** Legacy environment variables read for every command. */
-  env?: string[];
+  env?: readonly string[];
   /** Legacy environment variables read only when that role runs. */
-  roleEnv?: Partial<Record<RoleName, string[]>>;
+  roleEnv?: Partial<Record<RoleSection, readonly string[]>>;
   /** For enums. */
-  choices?: string[];
+  choices?: readonly string[];
   valueHint?: string;
   /** One-letter short flag. */
   alias?: string;
 }
 
-const ROLES = ["supervisor", "loop"];
+const ROLES = ["supervisor", "loop"] as const;
 const MiB = 1024 * 1024;
 const REPORT_EXTENSIONS = [".png", ".jpeg", ".npy", ".txt", ".md", ".json", ".log", ".py", ".c", ".h", ".sh"];
 
-export const SETTINGS: Setting[] = [
+export const SETTINGS = [
   // [git]
   { key: "git.remote", kind: "string", default: "origin", doc: "Remote that carries the shared branch.", flag: "remote", commands: [...ROLES, "stamp", "status", "doctor", "init"], valueHint: "NAME" },
   { key: "git.branch", kind: "string", default: "", doc: "Branch both actors share; orch refuses to run on another. Empty = the checked-out branch.", flag: "branch", env: ["ORCHESTRATION_BRANCH"], commands: [...ROLES, "stamp", "status", "doctor", "init"], valueHint: "NAME" },
   { key: "git.state_file", kind: "string", default: "sync/state.json", doc: "Turn state file, relative to the repository top level.", flag: "state-file", env: ["STATE_FILE"], commands: [...ROLES, "stamp", "tail", "status", "doctor", "init"], valueHint: "PATH" },
-  { key: "git.timeout_sec", kind: "int", default: 120, doc: "Timeout for every git call, in seconds." },
-  { key: "git.lock_timeout_sec", kind: "int", default: 30, doc: "How long to wait for the repository lock (<git-dir>/orchestrator.lock)." },
-  { key: "git.network_retry_sec", kind: "int", default: 60, doc: "How long transient network errors are retried (with back-off) before giving up." },
+  { key: "git.timeout_sec", kind: "int", seconds: true, default: 120, doc: "Timeout for every git call, in seconds." },
+  { key: "git.lock_timeout_sec", kind: "int", seconds: true, default: 30, doc: "How long to wait for the repository lock (<git-dir>/orchestrator.lock)." },
+  { key: "git.network_retry_sec", kind: "int", seconds: true, default: 60, doc: "How long transient network errors are retried (with back-off) before giving up." },
   // [sync]
   { key: "sync.via_git", kind: "bool", default: false, doc: "Take turns through the state file on the shared branch (otherwise: async mode, no git).", flag: "sync-via-git" },
   { key: "sync.loops", kind: "int", default: 20, doc: "Number of turns to run.", flag: "sync-loops", env: ["SYNC_LOOPS"], valueHint: "N" },
-  { key: "sync.poll_interval", kind: "number", default: 5, doc: "Seconds between polls of the remote while waiting (0 and fractions allowed).", flag: "poll-interval", env: ["POLL_INTERVAL"], valueHint: "SECONDS" },
-  { key: "sync.max_wait_sec", kind: "number", default: 0, doc: "Give up (exit 5) after waiting this long for a turn; 0 = wait forever.", flag: "max-wait-sec", env: ["MAX_WAIT_SEC"], valueHint: "SECONDS" },
-  { key: "sync.heartbeat_secs", kind: "number", default: 0, doc: "Print a progress line this often while waiting or while a quiet agent runs; 0 = off.", flag: "heartbeat-secs", env: ["HEARTBEAT_SECS"], valueHint: "SECONDS" },
+  { key: "sync.poll_interval", kind: "number", seconds: true, default: 5, doc: "Seconds between polls of the remote while waiting (0 and fractions allowed).", flag: "poll-interval", env: ["POLL_INTERVAL"], valueHint: "SECONDS" },
+  { key: "sync.max_wait_sec", kind: "number", seconds: true, default: 0, doc: "Give up (exit 5) after waiting this long for a turn; 0 = wait forever.", flag: "max-wait-sec", env: ["MAX_WAIT_SEC"], valueHint: "SECONDS" },
+  { key: "sync.heartbeat_secs", kind: "number", seconds: true, default: 0, doc: "Print a progress line this often while waiting or while a quiet agent runs; 0 = off.", flag: "heartbeat-secs", env: ["HEARTBEAT_SECS"], valueHint: "SECONDS" },
   { key: "sync.verbose", kind: "bool", default: false, doc: "Print each state change seen while polling.", flag: "verbose" },
   // [logs]
   { key: "logs.dir", kind: "string", default: "logs", doc: "Base directory of the per-iteration logs.", flag: "logdir", commands: [...ROLES, "tail", "status"], valueHint: "PATH" },
@@ -52,15 +61,15 @@ export const SETTINGS: Setting[] = [
   { key: "supervisor.agent", kind: "argv", default: ["codex", "exec", "-m", "gpt-5-codex", "-c", "model_reasoning_effort=high", "--dangerously-bypass-approvals-and-sandbox"], doc: "Supervisor agent command (argv). --codex-cmd / CODEX_CMD replace only the executable.", flag: "codex-cmd", env: ["CODEX_CMD"], commands: ["supervisor"], valueHint: "PATH" },
   { key: "supervisor.prompt", kind: "string", default: "prompts/supervisor.md", doc: "Prompt file fed to the supervisor agent on stdin.", valueHint: "PATH" },
   { key: "supervisor.pty", kind: "bool", default: false, doc: "Run the supervisor agent in a pseudo-terminal." },
-  { key: "supervisor.agent_timeout_sec", kind: "number", default: 0, doc: "Kill the supervisor agent after this many seconds (exit 124); 0 = off.", flag: "agent-timeout-sec", commands: ["supervisor"], valueHint: "SECONDS" },
-  { key: "supervisor.idle_timeout_sec", kind: "number", default: 0, doc: "Kill the supervisor agent after this many seconds without output (exit 124); 0 = off.", flag: "idle-timeout-sec", commands: ["supervisor"], valueHint: "SECONDS" },
+  { key: "supervisor.agent_timeout_sec", kind: "number", seconds: true, default: 0, doc: "Kill the supervisor agent after this many seconds (exit 124); 0 = off.", flag: "agent-timeout-sec", commands: ["supervisor"], valueHint: "SECONDS" },
+  { key: "supervisor.idle_timeout_sec", kind: "number", seconds: true, default: 0, doc: "Kill the supervisor agent after this many seconds without output (exit 124); 0 = off.", flag: "idle-timeout-sec", commands: ["supervisor"], valueHint: "SECONDS" },
   // [loop]
   { key: "loop.agent", kind: "argv", default: ["claude", "-p", "--dangerously-skip-permissions", "--verbose", "--output-format", "stream-json"], doc: "Loop (engineer) agent command (argv). --claude-cmd / CLAUDE_CMD replace only the executable.", flag: "claude-cmd", env: ["CLAUDE_CMD"], commands: ["loop"], valueHint: "PATH" },
   { key: "loop.prompt", kind: "string", default: "main", doc: "Prompt name: the loop feeds <prompts_dir>/<prompt>.md to its agent.", flag: "prompt", env: ["LOOP_PROMPT"], commands: ["loop"], valueHint: "NAME" },
   { key: "loop.prompts_dir", kind: "string", default: "prompts", doc: "Directory of the loop's prompt files.", valueHint: "PATH" },
   { key: "loop.pty", kind: "bool", default: false, doc: "Run the loop agent in a pseudo-terminal." },
-  { key: "loop.agent_timeout_sec", kind: "number", default: 0, doc: "Kill the loop agent after this many seconds (exit 124); 0 = off.", flag: "agent-timeout-sec", commands: ["loop"], valueHint: "SECONDS" },
-  { key: "loop.idle_timeout_sec", kind: "number", default: 0, doc: "Kill the loop agent after this many seconds without output (exit 124); 0 = off.", flag: "idle-timeout-sec", commands: ["loop"], valueHint: "SECONDS" },
+  { key: "loop.agent_timeout_sec", kind: "number", seconds: true, default: 0, doc: "Kill the loop agent after this many seconds (exit 124); 0 = off.", flag: "agent-timeout-sec", commands: ["loop"], valueHint: "SECONDS" },
+  { key: "loop.idle_timeout_sec", kind: "number", seconds: true, default: 0, doc: "Kill the loop agent after this many seconds without output (exit 124); 0 = off.", flag: "idle-timeout-sec", commands: ["loop"], valueHint: "SECONDS" },
   // [reports]
   { key: "reports.enabled", kind: "bool", default: true, doc: "Auto-commit report files the agent left (both roles).", flag: "auto-commit-reports" },
   { key: "reports.extensions", kind: "list", default: REPORT_EXTENSIONS, doc: "Extensions of report files (lowercase, with the dot).", flag: "report-extensions", roleEnv: { supervisor: ["SUPERVISOR_REPORT_EXTENSIONS"], loop: ["REPORT_EXTENSIONS"] }, valueHint: "LIST" },
@@ -88,9 +97,25 @@ export const SETTINGS: Setting[] = [
   { key: "tail.ls_paths", kind: "list", default: ["docs", "plans", "reports"], doc: "Paths listed in each log's <ls> snapshots.", flag: "ls-paths", commands: ["tail"], valueHint: "LIST" },
   { key: "tail.source", kind: "enum", default: "logs", choices: ["logs", "summaries"], doc: "Read agent logs or their summaries.", flag: "source", commands: ["tail"], valueHint: "logs|summaries" },
   { key: "tail.roles", kind: "list", default: ["galph", "ralph"], doc: "Roles in the digest, in this order.", flag: "roles", commands: ["tail"], valueHint: "LIST" },
-];
+] as const satisfies readonly Setting[];
 
-export const SETTING_BY_KEY = new Map(SETTINGS.map((s) => [s.key, s]));
+export type AnySetting = (typeof SETTINGS)[number];
+export type SettingKey = AnySetting["key"];
+interface KindValue {
+  bool: boolean;
+  int: number;
+  number: number;
+  string: string;
+  enum: string;
+  list: string[];
+  argv: string[];
+}
+/** The value type of one setting, from its kind. */
+export type SettingValue<K extends SettingKey> = KindValue[Extract<AnySetting, { key: K }>["kind"]];
+/** Keys whose value is a number of seconds. */
+export type SecondsKey = Extract<AnySetting, { seconds: true }>["key"];
+
+export const SETTING_BY_KEY: ReadonlyMap<string, Setting> = new Map(SETTINGS.map((s) => [s.key, s as Setting]));
 export const SECTIONS = [...new Set(SETTINGS.map((s) => s.key.split(".")[0]!))];
 
 /** ORCH_<SECTION>_<KEY>, read for every setting after the legacy names. */
@@ -98,6 +123,11 @@ export function orchEnvName(key: string): string {
   return "ORCH_" + key.replace(".", "_").toUpperCase();
 }
 
-export function settingsForCommand(command: string): Setting[] {
-  return SETTINGS.filter((s) => s.flag && (s.commands ?? ROLES).includes(command));
+/** Commands whose flags include this setting. */
+export function flagCommands(s: Setting): readonly CommandName[] {
+  return s.commands ?? ROLES;
+}
+
+export function settingsForCommand(command: CommandName): Setting[] {
+  return (SETTINGS as readonly Setting[]).filter((s) => s.flag && flagCommands(s).includes(command));
 }

@@ -1,4 +1,5 @@
-import { GitError, isNetworkError, type Git } from "../core/git.ts";
+import { isTransientGitError, type Git } from "../core/git.ts";
+import { fetchBranch } from "../core/sync.ts";
 import { OrchError, Exit } from "../core/errors.ts";
 import { sleep } from "../core/proc.ts";
 import type { Actor, State } from "../core/state.ts";
@@ -64,7 +65,7 @@ export async function waitFor(w: Waiter, what: string, ready: (s: State) => bool
     try {
       const remoteTip = await w.git.lsRemote(w.remote, w.branch);
       if (remoteTip !== tip) {
-        await w.git.fetch(w.remote, w.branch);
+        await fetchBranch(w.git, w.remote, w.branch);
         const fetched = await w.readState();
         tip = fetched.tip;
         state = orGalphsTurn(fetched.state);
@@ -75,8 +76,8 @@ export async function waitFor(w: Waiter, what: string, ready: (s: State) => bool
       if (unreachableSince) w.say(`[sync] remote reachable again after ${Math.round((Date.now() - unreachableSince) / 1000)}s`);
       unreachableSince = 0;
     } catch (e) {
-      // Waiting survives network outages (bounded only by --max-wait-sec); anything else is fatal.
-      if (!(e instanceof GitError) || !isNetworkError(e.result)) throw e;
+      // Waiting survives network outages and a remote that hangs (bounded only by --max-wait-sec); anything else is fatal.
+      if (!isTransientGitError(e)) throw e;
       if (!unreachableSince) w.say(`[sync] remote unreachable (${e.message}); still waiting`);
       unreachableSince ||= Date.now();
     }

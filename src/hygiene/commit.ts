@@ -6,16 +6,7 @@
  */
 import { lstatSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Git } from "../core/git.ts";
-
-/** SPEC §3 auto-commit subjects (compat, exact; the dash is U+2014). */
-export const SUBJECTS = {
-  docs: "SUPERVISOR AUTO: doc/meta hygiene — tests: not run",
-  supervisorReports: "SUPERVISOR AUTO: reports evidence — tests: not run",
-  trackedOutputs: "SUPERVISOR AUTO: tracked outputs — tests: not run",
-  loopReports: "RALPH AUTO: reports evidence — tests: not run",
-  loopPrePull: "RALPH AUTO PRE-PULL: reports evidence — autopublish",
-} as const;
+import { NO_HOOKS, type Git } from "../core/git.ts";
 
 /** Subject, blank line, "Files:", one " - <path>" line per file (SPEC §3). */
 export function commitMessage(subject: string, paths: string[]): string {
@@ -51,7 +42,7 @@ export async function commitExactly(git: Git, message: string, paths: string[], 
     if (plain.length) await git.run(["--literal-pathspecs", "add", "-A", ...fromStdin], { input: nulList(plain) });
     if (forced.size) await git.run(["--literal-pathspecs", "add", "-A", "-f", ...fromStdin], { input: nulList([...forced]) });
     writeFileSync(msgFile, message);
-    await git.run(["--literal-pathspecs", "commit", "--quiet", "--no-verify", "-F", msgFile, "--only", ...fromStdin], { input: nulList(paths) });
+    await git.run([...NO_HOOKS, "--literal-pathspecs", "commit", "--quiet", "--no-verify", "-F", msgFile, "--only", ...fromStdin], { input: nulList(paths) });
   } catch (e) {
     await git.run(["--literal-pathspecs", "reset", "--quiet", ...fromStdin], { input: nulList(paths), allowFail: true });
     throw e;

@@ -7,7 +7,8 @@
  * published its reports before the pull) fails with one line.
  */
 import { OrchError, Exit } from "../core/errors.ts";
-import { PullBlockedError, splitZ } from "../core/git.ts";
+import { splitZ } from "../core/git.ts";
+import { PullBlockedError } from "../core/sync.ts";
 import { readDirt } from "./dirt.ts";
 import { listForLine } from "./paths.ts";
 import { apply, planDocs, planTrackedOutputs, type Scope } from "./steps.ts";
@@ -56,8 +57,8 @@ export async function pullWithRecovery(ctx: HygieneContext, pull: () => Promise<
 
   let blocked = await attempt();
   if (!blocked) return;
-  if (ctx.role !== "supervisor") throw blocked;
-  if (!repo.config.get<boolean>("autocommit.prepull")) throw new OrchError(Exit.runtime, await finalMessage(scope, blocked, "pre-pull recovery is off (--no-prepull-auto-commit-docs)"));
+  if (!ctx.role.pullRecovery) throw blocked;
+  if (!repo.config.get("autocommit.prepull")) throw new OrchError(Exit.runtime, await finalMessage(scope, blocked, "pre-pull recovery is off (--no-prepull-auto-commit-docs)"));
 
   ctx.log(`[pull] blocked by ${listForLine(blocked.paths)}; trying submodule scrub, tracked-outputs commit, doc/meta commit`);
   const steps: [string, () => Promise<boolean>][] = [

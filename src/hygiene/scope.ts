@@ -1,12 +1,13 @@
 /** The hooks' context (the engine's side) and the steps' shared scope. */
 import { isAbsolute, relative } from "node:path";
 import type { Repo } from "../core/repo.ts";
+import type { Role } from "../core/roles.ts";
 import { stripSlash, underPrefix } from "./paths.ts";
 import type { Scope } from "./steps.ts";
 
 export interface HygieneContext {
   repo: Repo;
-  role: "supervisor" | "loop";
+  role: Role;
   /** A line for the iteration log (the console when no log is open yet). */
   log: (line: string) => void;
   /** A line for the console only. */
@@ -27,7 +28,7 @@ export interface HygieneResult {
 
 /** The log directory relative to the top level, or null when it lies outside the repository. */
 function logDirRel(repo: Repo): string | null {
-  const dir = repo.config.get<string>("logs.dir");
+  const dir = repo.config.get("logs.dir");
   const rel = (isAbsolute(dir) ? relative(repo.top, dir) : dir).split("\\").join("/");
   if (rel.startsWith("..") || isAbsolute(rel)) return null;
   const clean = stripSlash(rel.replace(/^\.\//, ""));
@@ -44,9 +45,10 @@ export function makeScope(ctx: HygieneContext, phase: "turn" | "pull" = "turn"):
   return {
     git: repo.git,
     top: repo.top,
-    config: repo.config,
+    // The role's view of the settings: the old tool's role variables (REPORT_EXTENSIONS …) apply.
+    config: repo.config.forRole(ctx.role.section),
     role: ctx.role,
-    dryRun: repo.config.get<boolean>("autocommit.dry_run"),
+    dryRun: repo.config.get("autocommit.dry_run"),
     owned: (p) => stripSlash(p) === repo.stateRel || (logRel !== null && underPrefix(p, logRel)),
     taken: new Set(),
     warned: new Set(),

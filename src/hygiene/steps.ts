@@ -7,7 +7,8 @@ import { readFileSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import type { Config } from "../core/config.ts";
 import type { Git } from "../core/git.ts";
-import { commitExactly, commitMessage, SUBJECTS } from "./commit.ts";
+import type { Role } from "../core/roles.ts";
+import { commitExactly, commitMessage } from "./commit.ts";
 import { readDirt, regularFileSize, walkIgnoredDir, type Dirt } from "./dirt.ts";
 import {
   collapseToolDir,
@@ -27,7 +28,7 @@ export interface Scope {
   git: Git;
   top: string;
   config: Config;
-  role: "supervisor" | "loop";
+  role: Role;
   dryRun: boolean;
   owned: (path: string) => boolean;
   /** Paths earlier steps committed (or, in a dry run, would have): later steps skip them. */
@@ -90,7 +91,7 @@ function noteUnignored(scope: Scope, d: Dirt, reason: string): void {
 
 /** Prefixes from the .reportsignore file (loop): one per line, "#" starts a comment. */
 export function readSkipPrefixes(top: string, config: Config): string[] {
-  const setting = config.get<string>("reports.skip_config");
+  const setting = config.get("reports.skip_config");
   if (!setting) return [];
   let text: string;
   try {
@@ -108,11 +109,11 @@ export function readSkipPrefixes(top: string, config: Config): string[] {
 export async function planReports(scope: Scope, opts: { tag: string; subject: string; globs: string[] }): Promise<Plan> {
   const c = scope.config;
   const plan = newPlan(opts.tag, opts.subject);
-  const exts = normaliseExtensions(c.get<string[]>("reports.extensions"));
-  const maxFile = c.get<number>("reports.max_file_bytes");
-  const maxTotal = c.get<number>("reports.max_total_bytes");
-  const forceAdd = c.get<boolean>("reports.force_add");
-  const skipPrefixes = scope.role === "loop" ? readSkipPrefixes(scope.top, c) : [];
+  const exts = normaliseExtensions(c.get("reports.extensions"));
+  const maxFile = c.get("reports.max_file_bytes");
+  const maxTotal = c.get("reports.max_total_bytes");
+  const forceAdd = c.get("reports.force_add");
+  const skipPrefixes = scope.role.honoursReportsIgnore ? readSkipPrefixes(scope.top, c) : [];
   const inGlobs = opts.globs.length ? globMatcher(opts.globs) : null;
 
   /** Rules that depend only on the path (also used to prune ignored directories). */
@@ -121,7 +122,7 @@ export async function planReports(scope: Scope, opts: { tag: string; subject: st
     if (never) return never;
     if (underPrefix(p, "tmp")) return "under tmp/ (never a report)";
     const pre = skipPrefixes.find((s) => underPrefix(p, s));
-    if (pre !== undefined) return `under "${pre}" from ${c.get<string>("reports.skip_config")}`;
+    if (pre !== undefined) return `under "${pre}" from ${c.get("reports.skip_config")}`;
     return null;
   };
 
@@ -175,12 +176,12 @@ export async function planReports(scope: Scope, opts: { tag: string; subject: st
 /** Tracked outputs: modified tracked files matching the globs and extensions, within the caps. */
 export async function planTrackedOutputs(scope: Scope): Promise<Plan> {
   const c = scope.config;
-  const plan = newPlan("tracked-outputs", SUBJECTS.trackedOutputs);
-  const exts = normaliseExtensions(c.get<string[]>("tracked_outputs.extensions"));
-  const globs = c.get<string[]>("tracked_outputs.globs");
+  const plan = newPlan("tracked-outputs", scope.role.subjects.trackedOutputs ?? "");
+  const exts = normaliseExtensions(c.get("tracked_outputs.extensions"));
+  const globs = c.get("tracked_outputs.globs");
   const inGlobs = globs.length ? globMatcher(globs) : null;
-  const maxFile = c.get<number>("tracked_outputs.max_file_bytes");
-  const maxTotal = c.get<number>("tracked_outputs.max_total_bytes");
+  const maxFile = c.get("tracked_outputs.max_file_bytes");
+  const maxTotal = c.get("tracked_outputs.max_total_bytes");
   for (const d of await scopeDirt(scope, { ignored: false })) {
     const p = d.path;
     if (scope.taken.has(p)) continue;
@@ -210,10 +211,10 @@ export async function planTrackedOutputs(scope: Scope): Promise<Plan> {
  */
 export async function planDocs(scope: Scope): Promise<Plan> {
   const c = scope.config;
-  const plan = newPlan("doc/meta", SUBJECTS.docs);
-  const whitelisted = globMatcher(c.get<string[]>("autocommit.whitelist"));
-  const ignored = ignoreMatcher(c.get<string[]>("autocommit.ignore_globs"));
-  const maxBytes = c.get<number>("autocommit.max_bytes");
+  const plan = newPlan("doc/meta", scope.role.subjects.docs ?? "");
+  const whitelisted = globMatcher(c.get("autocommit.whitelist"));
+  const ignored = ignoreMatcher(c.get("autocommit.ignore_globs"));
+  const maxBytes = c.get("autocommit.max_bytes");
   const blockedShown = new Set<string>();
   for (const d of await scopeDirt(scope, { ignored: false })) {
     const p = d.path;

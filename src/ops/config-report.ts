@@ -1,12 +1,21 @@
 import { resolve } from "node:path";
 import { describeSource, type Config, type Source } from "../core/config.ts";
-import { SETTINGS } from "../core/settings.ts";
+import { SETTINGS, flagCommands, type CommandName, type Setting } from "../core/settings.ts";
 import { usageError } from "../core/errors.ts";
-import { openContext, type OpsOptions } from "./context.ts";
+import { openRepo } from "../core/repo.ts";
 import { keyName, settingsBySection, tomlValue } from "./toml-text.ts";
 
 /** Commands whose settings `orch config --for` can show (all that read settings). */
-export const CONFIG_CONTEXTS = ["supervisor", "loop", "stamp", "tail", "status", "doctor", "init"];
+export const CONFIG_CONTEXTS: readonly CommandName[] = ["supervisor", "loop", "stamp", "tail", "status", "doctor", "init"];
+
+export interface ConfigOptions {
+  /** The command whose view of the settings is shown. */
+  command: string;
+  cwd?: string;
+  env?: Record<string, string | undefined>;
+  configPath?: string;
+  flags?: Record<string, string | boolean | undefined>;
+}
 
 export interface ConfigReport {
   /** The command context the values are for. */
@@ -19,15 +28,15 @@ export interface ConfigReport {
  * Effective settings for one command context. Flags are given by flag name;
  * a flag the chosen command does not take is a usage error (it would be ignored).
  */
-export async function configReport(opts: OpsOptions): Promise<ConfigReport> {
-  const command = opts.command;
-  if (!CONFIG_CONTEXTS.includes(command)) throw usageError(`--for must be one of ${CONFIG_CONTEXTS.join(", ")}, got '${command}'`);
+export async function configReport(opts: ConfigOptions): Promise<ConfigReport> {
+  const command = CONFIG_CONTEXTS.find((c) => c === opts.command);
+  if (!command) throw usageError(`--for must be one of ${CONFIG_CONTEXTS.join(", ")}, got '${opts.command}'`);
   for (const flag of Object.keys(opts.flags ?? {})) {
     if (opts.flags![flag] === undefined) continue;
-    const applies = SETTINGS.some((s) => s.flag === flag && (s.commands ?? ["supervisor", "loop"]).includes(command));
+    const applies = (SETTINGS as readonly Setting[]).some((s) => s.flag === flag && flagCommands(s).includes(command));
     if (!applies) throw usageError(`option '--${flag}' is not a setting of orch ${command}; choose the command with --for`);
   }
-  const ctx = await openContext(opts);
+  const ctx = await openRepo({ ...opts, command, branch: "none" });
   const cwd = opts.cwd ?? process.cwd();
   return {
     for: command,

@@ -1,13 +1,12 @@
-import { accessSync, constants } from "node:fs";
+import { accessSync, constants, statSync } from "node:fs";
 import { join, relative } from "node:path";
-import { loadConfig, type Config } from "../core/config.ts";
-import { OrchError, oneLine } from "../core/errors.ts";
-import type { Git } from "../core/git.ts";
+import { OrchError, errorMessage } from "../core/errors.ts";
+import { gitVersion, type Git } from "../core/git.ts";
 import { tryLock } from "../core/lock.ts";
 import { run } from "../core/proc.ts";
-import type { RoleName } from "../core/settings.ts";
+import { inRepo, openRepoOrDir, type Clone, type NoRepo } from "../core/repo.ts";
+import { ROLES, type Role } from "../core/roles.ts";
 import { readStateFile } from "../core/state.ts";
-import { gitFor, inRepo, openContext, stateLocation, type OpsContext, type OpsOptions } from "./context.ts";
 
 export interface Check {
   name: string;
@@ -17,9 +16,13 @@ export interface Check {
   fix?: string;
 }
 
-export interface DoctorOptions extends Omit<OpsOptions, "command"> {
+export interface DoctorOptions {
+  cwd?: string;
+  env?: Record<string, string | undefined>;
+  configPath?: string;
+  flags?: Record<string, string | boolean | undefined>;
   /** Roles whose prompt and agent are checked (a machine often runs only one). */
-  roles?: RoleName[];
+  roles?: readonly Role[];
   /** Timeouts (tests shorten them). */
   remoteTimeoutMs?: number;
   versionTimeoutMs?: number;
@@ -37,17 +40,16 @@ export function gitVersionOk(version: string): boolean {
 export async function runDoctor(opts: DoctorOptions): Promise<Check[]> {
   const env = opts.env ?? process.env;
   const cwd = opts.cwd ?? process.cwd();
-  const roles = opts.roles ?? ["supervisor", "loop"];
+  const roles = opts.roles ?? ROLES;
   const checks: Check[] = [];
   const skipRest = (why: string, names: string[]) => names.forEach((name) => checks.push({ name, ok: null, detail: `${name}: not checked (${why})` }));
   const LATER = ["configuration", "branch", "remote", "state file", "prompts", "agents", "ignored paths", "repository lock"];
 
-  const probe = gitFor(cwd, env);
   let version: string | null = null;
   try {
-    version = await probe.version();
+    version = await gitVersion(env);
   } catch (e) {
-    checks.push({ name: "git", ok: false, detail: oneLine((e as Error).message), fix: "install git (2.25 or newer) and put it on PATH" });
+    checks.push({ name: "git", ok: false, detail: errorMessage(e), fix: "install git (2.25 or newer) and put it on PATH" });
     skipRest("git is missing", ["repository", ...LATER]);
     return checks;
   }
@@ -57,23 +59,21 @@ export async function runDoctor(opts: DoctorOptions): Promise<Check[]> {
       : { name: "git", ok: false, detail: `git ${version ?? "(unknown version)"} is older than ${MIN_GIT.join(".")}`, fix: "upgrade git" },
   );
 
-  let top: string;
-  try {
-    top = await probe.topLevel();
-    checks.push({ name: "repository", ok: true, detail: `repository ${top}` });
-  } catch {
+  const opened = await openForDoctor(opts, cwd, env);
+  if (!opened.clone) {
     checks.push({ name: "repository", ok: false, detail: `${cwd} is not inside a git repository`, fix: "cd into your project's clone (or git clone it first)" });
     skipRest("not in a repository", LATER);
     return checks;
   }
+  const ctx = opened.clone;
+  const { git, config, top } = ctx;
+  checks.push({ name: "repository", ok: true, detail: `repository ${top}` });
+  checks.push(opened.configCheck);
+  const remote = ctx.remote;
 
-  const ctx = await configCheck(opts, top, env, checks);
-  const { git, config } = ctx;
-  const remote = config.get<string>("git.remote");
-
-  const current = await git.currentBranch();
-  const wanted = config.get<string>("git.branch");
-  const branch = wanted || current;
+  const current = ctx.checkedOut;
+  const wanted = config.get("git.branch");
+  const branch = ctx.branch;
   if (!branch) checks.push({ name: "branch", ok: false, detail: "HEAD is detached", fix: "git checkout <shared branch> (or set [git] branch / --branch)" });
   else if (wanted && current !== wanted) checks.push({ name: "branch", ok: false, detail: `on '${current ?? "(detached HEAD)"}', but orch is set to '${wanted}'`, fix: `git checkout ${wanted}` });
   else checks.push({ name: "branch", ok: true, detail: `branch ${branch} checked out` });
@@ -91,27 +91,31 @@ export async function runDoctor(opts: DoctorOptions): Promise<Check[]> {
   return checks;
 }
 
-/** orch.toml (and the variables and flags) must load; when they don't, later checks use the defaults. */
-async function configCheck(opts: DoctorOptions, top: string, env: Record<string, string | undefined>, checks: Check[]): Promise<OpsContext> {
+/**
+ * The clone and its settings. A bad orch.toml, variable or flag is a failed
+ * check, not the end: the later checks then run on the built-in defaults.
+ */
+async function openForDoctor(opts: DoctorOptions, cwd: string, env: Record<string, string | undefined>): Promise<{ clone: Clone | null; configCheck: Check }> {
+  const base = { command: "doctor" as const, cwd, env, branch: "none" as const, interactive: true };
   try {
-    const ctx = await openContext({ ...opts, cwd: top, command: "doctor", timeoutMs: 20_000, networkRetryMs: 0 });
-    const file = ctx.config.file;
-    checks.push({ name: "configuration", ok: true, detail: file ? `${file} valid` : "no orch.toml: built-in defaults (orch init writes one)" });
-    return ctx;
+    const place = await openRepoOrDir({ ...base, configPath: opts.configPath, flags: opts.flags });
+    if (!place.inRepo) return { clone: null, configCheck: { name: "configuration", ok: null, detail: "" } };
+    const file = place.config.file;
+    return { clone: place, configCheck: { name: "configuration", ok: true, detail: file ? `${file} valid` : "no orch.toml: built-in defaults (orch init writes one)" } };
   } catch (e) {
     if (!(e instanceof OrchError)) throw e;
-    checks.push({ name: "configuration", ok: false, detail: oneLine(e.message), fix: "fix the named line or variable ('orch config' shows every setting; 'orch init --force' rewrites orch.toml)" });
-    let config: Config;
+    const configCheck: Check = { name: "configuration", ok: false, detail: errorMessage(e), fix: "fix the named line or variable ('orch config' shows every setting; 'orch init --force' rewrites orch.toml)" };
+    let place: Clone | NoRepo;
     try {
-      config = loadConfig({ dir: top, configPath: "/dev/null", env, flags: opts.flags, command: "doctor" });
+      place = await openRepoOrDir({ ...base, configPath: "/dev/null", flags: opts.flags });
     } catch {
-      config = loadConfig({ dir: top, configPath: "/dev/null", env: {}, command: "doctor" });
+      place = await openRepoOrDir({ ...base, configPath: "/dev/null", env: {} });
     }
-    return { git: gitFor(top, env, config, { timeoutMs: 20_000, networkRetryMs: 0 }), top, config, env };
+    return { clone: place.inRepo ? place : null, configCheck };
   }
 }
 
-async function checkRemote(ctx: OpsContext, remote: string, branch: string | null, timeoutMs: number): Promise<Check[]> {
+async function checkRemote(ctx: Clone, remote: string, branch: string | null, timeoutMs: number): Promise<Check[]> {
   const url = await ctx.git.remoteUrl(remote);
   if (url === null) {
     return [
@@ -119,13 +123,12 @@ async function checkRemote(ctx: OpsContext, remote: string, branch: string | nul
       { name: "remote branch", ok: null, detail: "remote branch: not checked (no remote)" },
     ];
   }
-  const quick = gitFor(ctx.top, ctx.env, ctx.config, { timeoutMs, networkRetryMs: 0 });
   let sha: string | null;
   try {
-    sha = await quick.lsRemote(remote, branch ?? "HEAD");
+    sha = await ctx.git.lsRemote(remote, branch ?? "HEAD", { timeoutMs });
   } catch (e) {
     return [
-      { name: "remote", ok: false, detail: `remote ${remote} (${url}) unreachable: ${oneLine((e as Error).message)}`, fix: "check the network, the URL (git remote -v) and your credentials (git ls-remote must work without a prompt)" },
+      { name: "remote", ok: false, detail: `remote ${remote} (${url}) unreachable: ${errorMessage(e)}`, fix: "check the network, the URL (git remote -v) and your credentials (git ls-remote must work without a prompt)" },
       { name: "remote branch", ok: null, detail: "remote branch: not checked (remote unreachable)" },
     ];
   }
@@ -139,45 +142,42 @@ async function checkRemote(ctx: OpsContext, remote: string, branch: string | nul
   ];
 }
 
-function checkState(ctx: OpsContext): Check {
+function checkState(ctx: Clone): Check {
   try {
-    const loc = stateLocation(ctx);
-    const state = readStateFile(loc.abs, loc.rel);
-    if (!state) return { name: "state file", ok: true, detail: `${loc.rel} not created yet (orch init, or the supervisor's first turn, creates it)` };
-    return { name: "state file", ok: true, detail: `${loc.rel} valid (${state.expected_actor}'s turn, ${state.status}, iteration ${state.iteration})` };
+    const state = readStateFile(ctx.statePath, ctx.stateRel);
+    if (!state) return { name: "state file", ok: true, detail: `${ctx.stateRel} not created yet (orch init, or the supervisor's first turn, creates it)` };
+    return { name: "state file", ok: true, detail: `${ctx.stateRel} valid (${state.expected_actor}'s turn, ${state.status}, iteration ${state.iteration})` };
   } catch (e) {
-    return { name: "state file", ok: false, detail: oneLine((e as Error).message), fix: "restore it from git (git checkout -- <file>) or hand the turn over with orch stamp" };
+    return { name: "state file", ok: false, detail: errorMessage(e), fix: `restore it from git (git checkout HEAD -- ${ctx.stateRel}) or hand the turn over with orch stamp` };
   }
 }
 
-function promptRel(config: Config, role: RoleName): string {
-  return role === "supervisor" ? config.get<string>("supervisor.prompt") : join(config.get<string>("loop.prompts_dir"), `${config.get<string>("loop.prompt")}.md`);
-}
-
-function checkPrompt(ctx: OpsContext, role: RoleName): Check {
-  const { abs, rel } = inRepo(ctx.top, promptRel(ctx.config, role));
+function checkPrompt(ctx: Clone, role: Role): Check {
+  const abs = role.promptPath(ctx.config.forRole(role.section), ctx.top);
+  const rel = relative(ctx.top, abs) || abs;
+  const name = `${role.command} prompt`;
   try {
     accessSync(abs, constants.R_OK);
-    return { name: `${role} prompt`, ok: true, detail: `${role} prompt ${rel}` };
+    if (!statSync(abs).isFile()) return { name, ok: false, detail: `${name} ${rel} is not a regular file`, fix: `point ${role.promptSetting} at a file` };
+    return { name, ok: true, detail: `${name} ${rel}` };
   } catch {
-    return { name: `${role} prompt`, ok: false, detail: `${role} prompt ${rel} is missing`, fix: `create it (orch init writes a starter) or set ${role === "supervisor" ? "[supervisor] prompt" : "[loop] prompt / prompts_dir"}` };
+    return { name, ok: false, detail: `${name} ${rel} is missing`, fix: `create it (orch init writes a starter) or set ${role.promptSetting}` };
   }
 }
 
 /** argv[0] on PATH (or a path relative to the top level), then `--version` within the timeout. */
-async function checkAgent(ctx: OpsContext, role: RoleName, roleCount: number, versionTimeoutMs: number): Promise<Check> {
-  const argv = ctx.config.get<string[]>(`${role}.agent`);
+async function checkAgent(ctx: Clone, role: Role, roleCount: number, versionTimeoutMs: number): Promise<Check> {
+  const argv = ctx.config.forRole(role.section).get(role.agentKey);
   const exe = argv[0]!;
-  const name = `${role} agent`;
+  const name = `${role.command} agent`;
   const path = exe.includes("/") ? executable(inRepo(ctx.top, exe).abs) : Bun.which(exe, { PATH: ctx.env.PATH ?? "", cwd: ctx.top });
   if (!path) {
-    const variable = role === "supervisor" ? "CODEX_CMD" : "CLAUDE_CMD";
-    const other = role === "supervisor" ? "loop" : "supervisor";
+    const other = ROLES.find((r) => r !== role)!;
     return {
       name,
       ok: false,
-      detail: `${role} agent '${exe}' not found${exe.includes("/") ? " or not executable" : " on PATH"}`,
-      fix: `install it, or set [${role}] agent in orch.toml (or ${variable})${roleCount > 1 ? `; if this machine runs only the ${other}: orch doctor --for ${other}` : ""}`,
+      detail: `${name} '${exe}' not found${exe.includes("/") ? " or not executable" : " on PATH"}`,
+      fix: `install it, or set [${role.section}] agent in orch.toml (or ${role.legacyAgentEnv})${roleCount > 1 ? `; if this machine runs only the ${other.command}: orch doctor --for ${other.command}` : ""}`,
     };
   }
   let version = "";
@@ -188,7 +188,7 @@ async function checkAgent(ctx: OpsContext, role: RoleName, roleCount: number, ve
   } catch {
     version = "";
   }
-  return { name, ok: true, detail: `${role} agent ${exe} (${path}${version})` };
+  return { name, ok: true, detail: `${name} ${exe} (${path}${version})` };
 }
 
 function executable(path: string): string | null {
@@ -200,8 +200,8 @@ function executable(path: string): string | null {
   }
 }
 
-async function checkIgnored(ctx: OpsContext): Promise<Check> {
-  const dirs = [...new Set([inRepo(ctx.top, ctx.config.get<string>("logs.dir")).rel, "tmp"])].filter((d) => !d.startsWith(".."));
+async function checkIgnored(ctx: Clone): Promise<Check> {
+  const dirs = [...new Set([inRepo(ctx.top, ctx.config.get("logs.dir")).rel, "tmp"])].filter((d) => !d.startsWith(".."));
   const probes = dirs.map((d) => `${d}/.orch-doctor-probe`);
   const ignored = await ctx.git.ignoredPaths(probes);
   const missing = dirs.filter((_, i) => !ignored.includes(probes[i]!));

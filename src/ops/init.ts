@@ -2,12 +2,18 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { OrchError, Exit } from "../core/errors.ts";
 import { initialState, writeStateFile } from "../core/state.ts";
-import { loadConfig } from "../core/config.ts";
-import { openContext, resolveBranch, inRepo, stateLocation, gitFor, type OpsContext, type OpsOptions } from "./context.ts";
+import { inRepo, openRepo, type Clone } from "../core/repo.ts";
+import { ROLES } from "../core/roles.ts";
+import { pushHead, refusalReasons } from "../core/sync.ts";
+import { wrongBranch } from "../core/errors.ts";
 import { exampleToml } from "./toml-text.ts";
-import { LOOP_PROMPT, SUPERVISOR_PROMPT } from "./starter-prompts.ts";
+import { STARTER_PROMPTS } from "./starter-prompts.ts";
 
-export interface InitOptions extends Omit<OpsOptions, "command"> {
+export interface InitOptions {
+  cwd?: string;
+  env?: Record<string, string | undefined>;
+  configPath?: string;
+  flags?: Record<string, string | boolean | undefined>;
   /** Overwrite orch.toml and the prompts when they differ (never the state file). */
   force?: boolean;
   dryRun?: boolean;
@@ -47,11 +53,9 @@ export async function runInit(opts: InitOptions): Promise<InitAction[]> {
   const wantsCommit = opts.commit === true || opts.push === true;
   let branch: string | null = null;
   if (opts.push) {
-    const resolved = await resolveBranch(ctx);
-    if (resolved.current !== resolved.branch) {
-      throw new OrchError(Exit.usage, `ERROR: Expected to run on branch '${resolved.branch}', but on '${resolved.current ?? "(detached HEAD)"}'. Aborting.`);
-    }
-    branch = resolved.branch;
+    if (!ctx.branch) throw new OrchError(Exit.usage, "HEAD is detached; check out the shared branch or pass --branch NAME");
+    if (ctx.checkedOut !== ctx.branch) throw wrongBranch(ctx.branch, ctx.checkedOut);
+    branch = ctx.branch;
   }
 
   const files = planFiles(ctx, opts);
@@ -59,7 +63,7 @@ export async function runInit(opts: InitOptions): Promise<InitAction[]> {
   if (!opts.dryRun) for (const f of files) f.write?.();
 
   if (wantsCommit) {
-    const remote = ctx.config.get<string>("git.remote");
+    const remote = ctx.config.get("git.remote");
     await ctx.git.withLock(async () => {
       const managed = files.map((f) => f.rel);
       // What init changed now, plus what an earlier `orch init` left uncommitted:
@@ -80,9 +84,9 @@ export async function runInit(opts: InitOptions): Promise<InitAction[]> {
       }
       if (branch !== null) {
         if (!opts.dryRun) {
-          const r = await ctx.git.push(remote, branch);
+          const r = await pushHead(ctx.git, remote, branch);
           if (r.code !== 0) {
-            const why = r.stderr.split("\n").find((l) => /rejected|error|fatal/i.test(l))?.trim() ?? `exit ${r.code}`;
+            const why = refusalReasons(r).join(" | ") || (r.stderr.split("\n").find((l) => /rejected|error|fatal/i.test(l))?.trim() ?? `exit ${r.code}`);
             throw new OrchError(Exit.runtime, `push of HEAD:${branch} to ${remote} failed (${why}); pull first (git pull --rebase ${remote} ${branch}), then rerun 'orch init --push'`);
           }
         }
@@ -94,19 +98,17 @@ export async function runInit(opts: InitOptions): Promise<InitAction[]> {
 }
 
 /** A broken orch.toml must not stop `orch init --force` from replacing it. */
-async function openInitContext(opts: InitOptions): Promise<OpsContext> {
+async function openInitContext(opts: InitOptions): Promise<Clone> {
+  const base = { cwd: opts.cwd, env: opts.env, flags: opts.flags, command: "init" as const, branch: "none" as const };
   try {
-    return await openContext({ ...opts, command: "init" });
+    return await openRepo({ ...base, configPath: opts.configPath });
   } catch (e) {
     if (!(opts.force && e instanceof OrchError && e.exitCode === Exit.usage && /orch\.toml/.test(e.message))) throw e;
-    const env = opts.env ?? process.env;
-    const top = await gitFor(opts.cwd ?? process.cwd(), env).topLevel();
-    const config = loadConfig({ dir: top, configPath: "/dev/null", env, flags: opts.flags, command: "init" });
-    return { git: gitFor(top, env, config), top, config, env };
+    return openRepo({ ...base, configPath: "/dev/null" });
   }
 }
 
-function planFiles(ctx: OpsContext, opts: InitOptions): PlannedFile[] {
+function planFiles(ctx: Clone, opts: InitOptions): PlannedFile[] {
   const { top, config } = ctx;
   const files: PlannedFile[] = [];
   const template = (abs: string, rel: string, text: string) => {
@@ -122,14 +124,14 @@ function planFiles(ctx: OpsContext, opts: InitOptions): PlannedFile[] {
   };
 
   template(join(top, "orch.toml"), "orch.toml", exampleToml());
-  const supervisorPrompt = inRepo(top, config.get<string>("supervisor.prompt"));
-  template(supervisorPrompt.abs, supervisorPrompt.rel, SUPERVISOR_PROMPT);
-  const loopPrompt = inRepo(top, join(config.get<string>("loop.prompts_dir"), `${config.get<string>("loop.prompt")}.md`));
-  template(loopPrompt.abs, loopPrompt.rel, LOOP_PROMPT);
+  for (const role of ROLES) {
+    const prompt = inRepo(top, role.promptPath(config.forRole(role.section), top));
+    template(prompt.abs, prompt.rel, STARTER_PROMPTS[role.actor]);
+  }
 
-  files.push(planGitignore(top, [inRepo(top, config.get<string>("logs.dir")).rel, "tmp"]));
+  files.push(planGitignore(top, [inRepo(top, config.get("logs.dir")).rel, "tmp"]));
 
-  const state = stateLocation(ctx);
+  const state = { abs: ctx.statePath, rel: ctx.stateRel };
   if (existsSync(state.abs)) {
     files.push({ rel: state.rel, abs: state.abs, action: { verb: "keep", target: state.rel, detail: "exists; init never resets the turn", changes: false } });
   } else {

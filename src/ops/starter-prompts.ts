@@ -45,3 +45,6 @@ turns on one git branch; orch hands the turn back and forth through
 - If \`input.md\` is unclear or wrong, say so in your commit message and in a
   report, do the safe part, and exit non-zero.
 `;
+
+/** The starter each actor's prompt file gets. */
+export const STARTER_PROMPTS = { galph: SUPERVISOR_PROMPT, ralph: LOOP_PROMPT } as const;

@@ -1,7 +1,9 @@
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { ACTORS, parseState, parseSubject, readStateFile, type Actor, type State } from "../core/state.ts";
-import { openContext, resolveBranch, stateLocation, inRepo, type OpsOptions } from "./context.ts";
+import { openRepo } from "../core/repo.ts";
+import { fetchBranch, RemoteBranchMissing } from "../core/sync.ts";
+import { errorMessage } from "../core/errors.ts";
 
 /**
  * `orch status`: one snapshot of the turn, built from few git processes
@@ -76,7 +78,11 @@ export interface LogView {
   age_sec: number;
 }
 
-export interface StatusOptions extends Omit<OpsOptions, "command"> {
+export interface StatusOptions {
+  cwd?: string;
+  env?: Record<string, string | undefined>;
+  configPath?: string;
+  flags?: Record<string, string | boolean | undefined>;
   offline?: boolean;
   now?: Date;
 }
@@ -87,11 +93,9 @@ const STAMP_HISTORY = 400;
 export async function gatherStatus(opts: StatusOptions): Promise<StatusReport> {
   const now = opts.now ?? new Date();
   // A person is waiting: a dead network should cost seconds, not minutes of retries.
-  const ctx = await openContext({ ...opts, command: "status", timeoutMs: opts.timeoutMs ?? 20_000, networkRetryMs: opts.networkRetryMs ?? 0 });
-  const { git, config } = ctx;
-  const remote = config.get<string>("git.remote");
-  const { branch, current } = await resolveBranch(ctx);
-  const state = stateLocation(ctx);
+  const repo = await openRepo({ ...opts, command: "status", branch: "optional", interactive: true });
+  const { git, remote, branch, checkedOut: current } = repo;
+  const state = { abs: repo.statePath, rel: repo.stateRel };
   const tracking = `refs/remotes/${remote}/${branch}`;
   const localRef = `refs/heads/${branch}`;
 
@@ -99,13 +103,12 @@ export async function gatherStatus(opts: StatusOptions): Promise<StatusReport> {
   let fetchError: string | null = null;
   if (!opts.offline) {
     try {
-      await git.fetch(remote, branch);
+      await fetchBranch(git, remote, branch);
     } catch (e) {
-      const message = (e as Error).message;
       // An absent remote branch is a fact to show (nobody pushed yet), not a failure.
-      if (!/couldn't find remote ref/i.test(message)) {
+      if (!(e instanceof RemoteBranchMissing)) {
         fetch = "failed";
-        fetchError = message;
+        fetchError = errorMessage(e);
       }
     }
   }
@@ -156,9 +159,8 @@ export async function gatherStatus(opts: StatusOptions): Promise<StatusReport> {
     sync.unpushed_stamps = history.map((c) => c.subject).filter((s) => parseSubject(s)?.kind === "ok" || parseSubject(s)?.kind === "fail");
   }
 
-  const logDir = inRepo(ctx.top, config.get<string>("logs.dir")).abs;
   const logs: Record<Actor, LogView | null> = { galph: null, ralph: null };
-  for (const actor of ACTORS) logs[actor] = newestLog(join(logDir, branch.replace(/\//g, "-"), actor), ctx.top, now);
+  for (const actor of ACTORS) logs[actor] = newestLog(join(repo.logDir, branch.replace(/\//g, "-"), actor), repo.top, now);
 
   return {
     branch,

@@ -1,5 +1,6 @@
 import { Git } from "../../src/core/git.ts";
 import { openRepo } from "../../src/core/repo.ts";
+import { roleByCommand } from "../../src/core/roles.ts";
 import type { HygieneContext } from "../../src/hygiene/index.ts";
 import { makeWorld, type Clone } from "./world.ts";
 
@@ -20,11 +21,11 @@ export interface Hook {
  * these flags, git running in the world's hermetic environment.
  */
 export async function hook(clone: Clone, flags: Record<string, string | boolean> = {}, role: "supervisor" | "loop" = "supervisor"): Promise<Hook> {
-  const repo = await openRepo({ command: role, cwd: clone.dir, flags });
+  const repo = await openRepo({ command: role, cwd: clone.dir, flags, env: clone.world.env, branch: "require" });
   repo.git = new Git({ cwd: repo.top, env: clone.world.env, networkRetryMs: 1000 });
   const logs: string[] = [];
   const out: string[] = [];
-  return { ctx: { repo, role, log: (l) => logs.push(l), console: (l) => out.push(l) }, logs, out };
+  return { ctx: { repo, role: roleByCommand(role), log: (l) => logs.push(l), console: (l) => out.push(l) }, logs, out };
 }
 
 /** `git status --porcelain` lines (untracked and ignored included), sorted. */

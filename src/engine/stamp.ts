@@ -1,7 +1,8 @@
-import type { Repo } from "./repo.ts";
+import type { Repo } from "../core/repo.ts";
+import { safePull } from "../core/sync.ts";
+import { readStateFile, stampOutcome, subjects, type Actor, type Outcome } from "../core/state.ts";
+import { OrchError, Exit } from "../core/errors.ts";
 import { commitState, publish } from "./handoff.ts";
-import { readStateFile, stampOutcome, subjects, type Actor, type Outcome } from "./state.ts";
-import { OrchError, Exit } from "./errors.ts";
 
 export interface StampOptions {
   actor: Actor;
@@ -17,7 +18,7 @@ export interface StampOptions {
 export async function stampByHand(repo: Repo, opts: StampOptions): Promise<string> {
   const { git } = repo;
   return git.withLock(async () => {
-    if (opts.pull) await git.safePull(repo.remote, repo.branch);
+    if (opts.pull) await safePull(git, repo.remote, repo.branch);
     const dirty = (await git.statusZ({ untracked: false })).filter((e) => e.code !== "!!");
     if (dirty.some((e) => e.path === repo.stateRel || e.from === repo.stateRel)) {
       throw new OrchError(
@@ -40,7 +41,7 @@ export async function stampByHand(repo: Repo, opts: StampOptions): Promise<strin
     const sha = await git.shortHead();
     const next = stampOutcome(state, opts.actor, opts.outcome, sha);
     const subject = subjects.stamp(opts.actor, opts.outcome, next.iteration, sha);
-    await commitState(repo, next, subject);
+    await commitState(repo, next, { subject });
     if (opts.push) await publish(repo);
     return subject;
   });

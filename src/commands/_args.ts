@@ -1,7 +1,7 @@
 import type { ArgsDef } from "citty";
 import { usageError } from "../core/errors.ts";
 import { suggest } from "../core/config.ts";
-import { SETTINGS, settingsForCommand } from "../core/settings.ts";
+import { SETTINGS, flagCommands, settingsForCommand, type CommandName, type Setting } from "../core/settings.ts";
 
 /** Flags every command takes. */
 export const commonArgs = {
@@ -10,7 +10,7 @@ export const commonArgs = {
 } as const satisfies ArgsDef;
 
 /** The schema-backed flags of one command (shared fragments: one definition per setting). */
-export function settingArgs(command: string): ArgsDef {
+export function settingArgs(command: CommandName): ArgsDef {
   const args: ArgsDef = {};
   for (const s of settingsForCommand(command)) {
     const dflt = s.kind === "argv" ? (s.default as string[])[0] : Array.isArray(s.default) ? (s.default as string[]).join(",") : String(s.default);
@@ -24,10 +24,10 @@ export function settingArgs(command: string): ArgsDef {
 }
 
 /** Values of the schema-backed flags, keyed by flag name, only those given. */
-export function givenSettingFlags(command: string, args: Record<string, unknown>): Record<string, string | boolean> {
+export function givenSettingFlags(command: CommandName, args: Record<string, unknown>): Record<string, string | boolean> {
   const out: Record<string, string | boolean> = {};
-  for (const s of SETTINGS) {
-    if (!s.flag || !(s.commands ?? ["supervisor", "loop"]).includes(command)) continue;
+  for (const s of SETTINGS as readonly Setting[]) {
+    if (!s.flag || !flagCommands(s).includes(command)) continue;
     const v = args[s.flag];
     if (v !== undefined) out[s.flag] = v as string | boolean;
   }

@@ -1,0 +1,228 @@
+/**
+ * Pull and push policy over the git binding: how orch brings a clone up to
+ * date, publishes, and recovers, in plain functions. The user's own work is
+ * never touched: only a rebase orch itself started is ever aborted.
+ */
+import { existsSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { OrchError, Exit, printable } from "./errors.ts";
+import { classifyFailure, firstLine, GitError, type Git } from "./git.ts";
+import type { RunResult } from "./proc.ts";
+
+/** A pull that local files block; carries the paths so callers can recover or explain. */
+export class PullBlockedError extends OrchError {
+  constructor(readonly paths: string[], readonly kind: "untracked" | "local") {
+    super(
+      Exit.runtime,
+      kind === "untracked"
+        ? `pull blocked: untracked files would be overwritten: ${paths.join(", ")}; move or delete them, then rerun`
+        : `pull blocked by local changes to: ${paths.join(", ")}; commit or discard them, then rerun`,
+    );
+  }
+}
+
+/** The remote has no such branch (nobody published it yet). */
+export class RemoteBranchMissing extends OrchError {
+  constructor(readonly remote: string, readonly branch: string) {
+    super(Exit.usage, `branch '${branch}' does not exist on remote '${remote}'; publish it first: git push ${remote} HEAD:refs/heads/${branch}`);
+  }
+}
+
+/** The remote refused a push (hook, protected branch): never retried. */
+export class PushRefused extends OrchError {
+  constructor(readonly remote: string, readonly target: string, readonly reasons: string[]) {
+    super(
+      Exit.runtime,
+      `${remote} refused the push to ${target}: ${reasons.join(" | ") || "no reason given"}; check the remote's hooks and branch protection (orch needs to push ${target} directly)`,
+    );
+  }
+}
+
+/** Fetch the shared branch; a branch missing on the remote becomes RemoteBranchMissing. */
+export async function fetchBranch(git: Git, remote: string, branch: string): Promise<void> {
+  try {
+    await git.fetch(remote, branch);
+  } catch (e) {
+    if (e instanceof GitError && e.failure === "missing-ref") throw new RemoteBranchMissing(remote, branch);
+    throw e;
+  }
+}
+
+// ---- operations in progress -------------------------------------------------
+
+export type InProgress = "rebase" | "merge" | "cherry-pick" | "revert";
+
+/** What the user (or a crashed orch) left half done in this clone. */
+export function operationInProgress(gitDir: string): InProgress | null {
+  if (existsSync(join(gitDir, "rebase-merge")) || existsSync(join(gitDir, "rebase-apply"))) return "rebase";
+  if (existsSync(join(gitDir, "MERGE_HEAD"))) return "merge";
+  if (existsSync(join(gitDir, "CHERRY_PICK_HEAD"))) return "cherry-pick";
+  if (existsSync(join(gitDir, "REVERT_HEAD"))) return "revert";
+  return null;
+}
+
+/** The branch a rebase in progress is rebasing (refs/heads/<name> → name), if git recorded it. */
+function rebasingBranch(gitDir: string): string | null {
+  for (const dir of ["rebase-merge", "rebase-apply"]) {
+    try {
+      const ref = readFileSync(join(gitDir, dir, "head-name"), "utf8").trim();
+      return ref.startsWith("refs/heads/") ? ref.slice("refs/heads/".length) : null;
+    } catch {
+      // not this kind of rebase
+    }
+  }
+  return null;
+}
+
+/** orch writes this before every rebase it starts, and removes it after. */
+const OWN_REBASE = "orch-rebase";
+
+/** The branch of the rebase orch started here, or null when none is recorded. */
+function ownRebaseMarker(gitDir: string): string | null {
+  try {
+    return readFileSync(join(gitDir, OWN_REBASE), "utf8").trim() || null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A rebase orch itself started (a crash mid-pull) on `branch` (any branch when
+ * null) is aborted; returns the line saying so, or null when there was none.
+ * A rebase orch did not start is left alone for refuseInProgress to explain.
+ */
+export async function recoverOwnRebase(git: Git, branch: string | null): Promise<string | null> {
+  const gitDir = await git.gitDir();
+  if (operationInProgress(gitDir) !== "rebase") return null;
+  const marker = ownRebaseMarker(gitDir);
+  // A crash right after git created the rebase directory leaves it without head-name: the marker says whose it was.
+  const rebasing = rebasingBranch(gitDir) ?? marker;
+  if (marker === null || rebasing !== marker || (branch !== null && marker !== branch)) return null;
+  await git.withLock(() => abortOwnRebase(git, gitDir));
+  return `[git] aborted the rebase of ${marker} that an interrupted orch left in progress`;
+}
+
+/** Anything the user left half done in this clone refuses the run, with what to do. */
+export async function refuseInProgress(git: Git): Promise<void> {
+  const gitDir = await git.gitDir();
+  const op = operationInProgress(gitDir);
+  if (op === null) return;
+  const rebasing = op === "rebase" ? rebasingBranch(gitDir) : null;
+  const on = rebasing ? ` of '${rebasing}'` : "";
+  const advice: Record<InProgress, string> = {
+    rebase: "finish it (git rebase --continue) or abort it (git rebase --abort)",
+    merge: "finish it (git commit) or abort it (git merge --abort)",
+    "cherry-pick": "finish it (git cherry-pick --continue) or abort it (git cherry-pick --abort)",
+    revert: "finish it (git revert --continue) or abort it (git revert --abort)",
+  };
+  throw new OrchError(Exit.usage, `a ${op}${on} is in progress in this clone and orch did not start it; ${advice[op]}, then rerun`);
+}
+
+async function abortOwnRebase(git: Git, gitDir: string): Promise<void> {
+  const r = await git.run(["rebase", "--abort"], { allowFail: true });
+  if (r.code !== 0 && operationInProgress(gitDir) === "rebase") {
+    // A stale rebase directory with no rebase behind it: `quit` forgets it without touching the tree.
+    await git.run(["rebase", "--quit"], { allowFail: true });
+  }
+  forgetOwnRebase(gitDir);
+}
+
+function forgetOwnRebase(gitDir: string): void {
+  try {
+    unlinkSync(join(gitDir, OWN_REBASE));
+  } catch {
+    // none
+  }
+}
+
+// ---- pull --------------------------------------------------------------------
+
+const DIRTY_TREE_RE = /cannot rebase: (You have unstaged changes|Your index contains uncommitted changes)|Please commit or stash them/i;
+
+/**
+ * Bring HEAD up to date with <remote>/<branch>: fetch (unless done), rebase
+ * with autostash only when the tree is dirty. Untracked collisions and
+ * conflicts fail fast, naming paths; the rebase is aborted, leaving the clone
+ * as it was.
+ */
+export async function safePull(git: Git, remote: string, branch: string, opts: { fetched?: boolean } = {}): Promise<void> {
+  const gitDir = await git.gitDir();
+  if (!opts.fetched) await fetchBranch(git, remote, branch);
+  const upstream = `refs/remotes/${remote}/${branch}`;
+  writeFileSync(join(gitDir, OWN_REBASE), branch + "\n");
+  try {
+    // One process in the common case (a clean tree). A dirty tree makes git refuse;
+    // only then autostash, and only when there is something to pull: an autostash
+    // round trip would unstage what the user staged.
+    let r = await git.run(["rebase", "--quiet", upstream], { allowFail: true });
+    if (r.code === 0) return;
+    if (!(await git.revParse(upstream))) return; // remote branch absent: nothing to pull
+    if (DIRTY_TREE_RE.test(`${r.stdout}\n${r.stderr}`)) {
+      if (await git.isAncestor(upstream, "HEAD")) return;
+      r = await git.run(["-c", "rebase.autoStash=true", "rebase", "--quiet", upstream], { allowFail: true });
+      if (r.code === 0) return;
+    }
+    const text = `${r.stdout}\n${r.stderr}`;
+    if (operationInProgress(gitDir) === "rebase") await abortOwnRebase(git, gitDir);
+    const collisions = untrackedCollisions(text);
+    if (collisions.length > 0) throw new PullBlockedError(collisions, "untracked");
+    const dirty = localChangesBlocking(text);
+    if (dirty.length > 0) throw new PullBlockedError(dirty, "local");
+    throw new OrchError(Exit.runtime, `git rebase onto ${remote}/${branch} failed: ${firstLine(text)}; resolve the conflict by hand (git pull --rebase), then rerun`);
+  } finally {
+    if (operationInProgress(gitDir) !== "rebase") forgetOwnRebase(gitDir);
+  }
+}
+
+function pathsAfter(text: string, header: RegExp): string[] {
+  const lines = text.split("\n");
+  const start = lines.findIndex((l) => header.test(l));
+  if (start < 0) return [];
+  const paths: string[] = [];
+  for (const line of lines.slice(start + 1)) {
+    if (!/^\s+\S/.test(line)) break;
+    paths.push(line.trim());
+  }
+  return paths;
+}
+
+export function untrackedCollisions(text: string): string[] {
+  return pathsAfter(text, /untracked working tree files would be (overwritten|removed)/i);
+}
+
+export function localChangesBlocking(text: string): string[] {
+  const paths = pathsAfter(text, /local changes to the following files would be overwritten/i);
+  if (paths.length) return paths;
+  return /cannot (rebase|pull).*(unstaged|uncommitted) changes|Please commit or stash them/i.test(text) ? ["(uncommitted changes)"] : [];
+}
+
+// ---- push --------------------------------------------------------------------
+
+/** What the remote said when it refused: its `remote:` lines and the `! [remote rejected] … (reason)` line. */
+export function refusalReasons(r: RunResult): string[] {
+  const lines = r.stderr.split("\n").map((l) => l.trimEnd());
+  const remote = lines.filter((l) => /^remote:\s*\S/.test(l)).map((l) => l.replace(/^remote:\s*/, "").trim());
+  const rejected = lines.filter((l) => /!\s*\[remote rejected\]/.test(l)).map((l) => l.trim());
+  return [...remote, ...rejected].map(printable).slice(0, 6);
+}
+
+export async function pushHead(git: Git, remote: string, branch: string): Promise<RunResult> {
+  return git.runNetwork(["push", "--quiet", remote, `HEAD:refs/heads/${branch}`], { allowFail: true });
+}
+
+/** Push HEAD:<branch>; when the remote moved, pull (rebase) once and push again. A refusal is never retried. */
+export async function pushWithRetry(git: Git, remote: string, branch: string): Promise<void> {
+  const first = await pushHead(git, remote, branch);
+  if (first.code === 0) return;
+  throwIfRefused(first, remote, `refs/heads/${branch}`);
+  git.log(`[git] push rejected (${firstLine(first.stderr)}); rebasing and retrying once`);
+  await safePull(git, remote, branch);
+  const second = await pushHead(git, remote, branch);
+  if (second.code === 0) return;
+  throwIfRefused(second, remote, `refs/heads/${branch}`);
+  throw new GitError(["push", remote, `HEAD:${branch}`], second);
+}
+
+export function throwIfRefused(r: RunResult, remote: string, target: string): void {
+  if (r.code !== 0 && classifyFailure(r) === "rejected") throw new PushRefused(remote, target, refusalReasons(r));
+}

@@ -1,0 +1,114 @@
+/**
+ * What a turn's agent run needs, read from the role's settings: argv, prompt,
+ * timeouts, environment, and the per-clone record of its process group.
+ */
+import { statSync } from "node:fs";
+import { join, relative } from "node:path";
+import { OrchError, Exit } from "../core/errors.ts";
+import type { Config } from "../core/config.ts";
+import type { Role } from "../core/roles.ts";
+import { readFileSync } from "node:fs";
+import { writeAll } from "../core/proc.ts";
+import { reapLeftoverAgent } from "./leftover.ts";
+import type { AgentRun } from "./agent.ts";
+import type { IterationLog } from "./logs.ts";
+import type { Shutdown } from "./shutdown.ts";
+
+interface Place {
+  config: Config;
+  top: string;
+}
+
+export interface AgentSettings {
+  argv: string[];
+  promptPath: string;
+  pty: boolean;
+  wallTimeoutMs: number;
+  idleTimeoutMs: number;
+  heartbeatMs: number;
+}
+
+export function agentSettings(role: Role, place: Place): AgentSettings {
+  const c = place.config.forRole(role.section);
+  return {
+    argv: c.get(role.agentKey),
+    promptPath: role.promptPath(c, place.top),
+    pty: c.get(`${role.section}.pty` as const),
+    wallTimeoutMs: c.ms(`${role.section}.agent_timeout_sec` as const),
+    idleTimeoutMs: c.ms(`${role.section}.idle_timeout_sec` as const),
+    heartbeatMs: c.ms("sync.heartbeat_secs"),
+  };
+}
+
+/** The prompt must be a readable regular file before anything is marked. */
+export function requirePrompt(role: Role, place: Place): string {
+  const path = role.promptPath(place.config.forRole(role.section), place.top);
+  const shown = relative(place.top, path) || path;
+  let ok = false;
+  try {
+    ok = statSync(path).isFile();
+  } catch {
+    throw new OrchError(Exit.usage, `prompt file ${shown} not found; create it (orch init writes starters) or choose another with ${role.promptSetting}`);
+  }
+  if (!ok) throw new OrchError(Exit.usage, `prompt file ${shown} is not a regular file; point ${role.promptSetting} at a file`);
+  return path;
+}
+
+/** The environment every agent gets: where it is and what turn it runs. */
+export function agentEnv(role: Role, branch: string, iteration: number, logPath: string): Record<string, string> {
+  return {
+    ...(process.env as Record<string, string>),
+    ORCH_ROLE: role.command,
+    ORCH_ACTOR: role.actor,
+    ORCH_ITERATION: String(iteration),
+    ORCH_BRANCH: branch,
+    ORCH_LOG: logPath,
+  };
+}
+
+/** Per clone and role: `<top>/.git/orch-<actor>-agent.pid` (none in a linked worktree, whose .git is a file). */
+export function agentPidFile(role: Role, top: string): string | undefined {
+  const dotGit = join(top, ".git");
+  try {
+    return statSync(dotGit).isDirectory() ? join(dotGit, `orch-${role.actor}-agent.pid`) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function reapLeftover(role: Role, place: Place, say: (l: string) => void): Promise<void> {
+  const file = agentPidFile(role, place.top);
+  const pid = file ? await reapLeftoverAgent(file) : null;
+  if (pid) say(`${role.tag} stopped agent process group ${pid} left running by a previous orch that was killed`);
+}
+
+/**
+ * The run of one turn's agent: settings, prompt, environment; its output goes
+ * to the iteration log and the console, orch's own lines to the log (and the
+ * console when loud).
+ */
+export function agentRun(
+  role: Role,
+  place: Place,
+  turn: { branch: string; iteration: number; log: IterationLog; shutdown: Shutdown; say: (line: string) => void },
+): AgentRun {
+  const a = agentSettings(role, place);
+  const { log, shutdown, say } = turn;
+  return {
+    argv: a.argv,
+    prompt: readFileSync(a.promptPath),
+    cwd: place.top,
+    env: agentEnv(role, turn.branch, turn.iteration, log.path),
+    output: { stdout: (t) => (log.write(t), writeAll(1, t)), stderr: (t) => (log.write(t), writeAll(2, t)) },
+    note: (line, loud) => (log.line(line), loud && say(line)),
+    pty: a.pty,
+    wallTimeoutMs: a.wallTimeoutMs,
+    idleTimeoutMs: a.idleTimeoutMs,
+    heartbeatMs: a.heartbeatMs,
+    killGraceMs: 10_000,
+    pidFile: agentPidFile(role, place.top),
+    logPath: log.path,
+    signal: shutdown.signal,
+    hurry: shutdown.hurry,
+  };
+}

@@ -1,0 +1,43 @@
+/**
+ * The entry of `orch supervisor` and `orch loop`: open the clone once, then
+ * either take sync turns through git (SPEC §4) or run the agent locally
+ * (async mode). One engine for every role: a role is data (core/roles.ts).
+ */
+import { openRepoOrDir, requireBranch, type Repo } from "../core/repo.ts";
+import type { Role } from "../core/roles.ts";
+import { Exit } from "../core/errors.ts";
+import { runAsync } from "./async.ts";
+import { Shutdown } from "./shutdown.ts";
+import { SyncRunner } from "./sync-runner.ts";
+import { becomeSubreaper } from "./leftover.ts";
+
+export interface EngineOptions {
+  configPath?: string;
+  flags: Record<string, string | boolean | undefined>;
+  cwd?: string;
+  /** Console sink (stdout); tests may capture it. */
+  say?: (line: string) => void;
+}
+
+const sayStdout = (line: string) => process.stdout.write(line + "\n");
+
+/** Run a role: sync turns through git, or async runs of the agent. Returns the exit code. */
+export async function runRole(role: Role, opts: EngineOptions): Promise<number> {
+  const say = opts.say ?? sayStdout;
+  const place = await openRepoOrDir({ command: role.command, cwd: opts.cwd, configPath: opts.configPath, flags: opts.flags, branch: "none" });
+  becomeSubreaper();
+  if (!place.config.get("sync.via_git")) return runAsync(role, place, say);
+  const repo: Repo = await requireBranch(place);
+  for (const note of repo.notes) say(note);
+  const shutdown = new Shutdown(say);
+  shutdown.install();
+  const runner = new SyncRunner([role], repo, say, shutdown);
+  try {
+    return await runner.run();
+  } finally {
+    shutdown.uninstall();
+    say(runner.summary());
+  }
+}
+
+export { Exit };
