@@ -306,8 +306,16 @@ class ClaudeParser implements AgentParser {
   }
 }
 
+/**
+ * claude's root guard (cli.js, 2.1.x) fires when bypass mode is reachable: the skip flag, the
+ * allow-skip flag or `--permission-mode bypassPermissions`, unless IS_SANDBOX=1 or
+ * CLAUDE_CODE_BUBBLEWRAP=1. It then exits 1 before any output orch could classify.
+ */
 const SKIP_PERMISSIONS = (a: string, i: number, argv: string[]) =>
-  a === "--dangerously-skip-permissions" || a === "--permission-mode=bypassPermissions" || (a === "--permission-mode" && argv[i + 1] === "bypassPermissions");
+  a === "--dangerously-skip-permissions" ||
+  a === "--allow-dangerously-skip-permissions" ||
+  a === "--permission-mode=bypassPermissions" ||
+  (a === "--permission-mode" && argv[i + 1] === "bypassPermissions");
 
 /** Flags that conflict with --resume (reference §3: `--session-id cannot be used with --continue or --resume`). */
 const DROP_WITH_VALUE = new Set(["--resume", "-r", "--session-id"]);
@@ -332,7 +340,7 @@ export const claudeAdapter: Adapter = {
     return [...out, "--resume", sessionId];
   },
   preflight(argv, env, uid) {
-    if (uid === 0 && argv.some(SKIP_PERMISSIONS) && env.IS_SANDBOX !== "1") {
+    if (uid === 0 && argv.some(SKIP_PERMISSIONS) && env.IS_SANDBOX !== "1" && env.CLAUDE_CODE_BUBBLEWRAP !== "1") {
       return { problem: "claude refuses --dangerously-skip-permissions as root", fix: "run orch as a normal user, or set IS_SANDBOX=1 if this machine is a disposable sandbox" };
     }
     return null;
