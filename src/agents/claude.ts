@@ -280,9 +280,12 @@ class ClaudeParser implements AgentParser {
 
   private limit(now: Date): TurnEnd {
     const text = str(this.result?.result) || this.synthetic?.text || "usage limit reached (rate_limit_event rejected)";
-    const fromEvent = this.rejected ? epochToDate(this.rejected.resetsAt, now) : null;
     const window = windowFromType(this.rejected?.rateLimitType) ?? windowFromText(text);
-    return { kind: "limit", resetAt: fromEvent ?? parseResetTime(text, now, this.ctx.localTimeZone), message: oneLineTrim(text), ...(window ? { window } : {}) };
+    // The event's epoch is exact; when it is there but already past, the limit has just reset
+    // (null: back off and probe), and the text's minute-rounded clock time must not say "tomorrow".
+    const hasEpoch = this.rejected !== null && this.rejected.resetsAt !== undefined && this.rejected.resetsAt !== null;
+    const resetAt = hasEpoch ? epochToDate(this.rejected!.resetsAt, now) : parseResetTime(text, now, this.ctx.localTimeZone);
+    return { kind: "limit", resetAt, message: oneLineTrim(text), ...(window ? { window } : {}) };
   }
 
   /** is_error:true: structured limit signals, then the CLI's text, then the HTTP status. */

@@ -42,6 +42,8 @@ export function windowFromText(text: string): string | undefined {
 
 const MONTHS: Record<string, number> = { jan: 0, feb: 1, mar: 2, apr: 3, may: 4, jun: 5, jul: 6, aug: 7, sep: 8, oct: 9, nov: 10, dec: 11 };
 const DAY_MS = 86_400_000;
+/** A clock time (no date) that passed at most this long ago names the reset that just happened. */
+const JUST_PASSED_MS = 10 * 60_000;
 
 export function systemTimeZone(): string {
   return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
@@ -124,13 +126,17 @@ function resolveClock(spec: ClockSpec, now: Date): Date | null {
   if (h === null || mi > 59) return null;
   const today = wallTime(now.getTime(), f);
   if (spec.month === undefined) {
-    for (let add = 0; add <= 2; add++) {
+    const t = now.getTime();
+    const candidates = [-1, 0, 1, 2].map((add) => {
       // Step the calendar date in UTC arithmetic, then place the time in the zone.
       const day = new Date(Date.UTC(today.y, today.mo, today.d) + add * DAY_MS);
-      const at = zonedInstant({ y: day.getUTCFullYear(), mo: day.getUTCMonth(), d: day.getUTCDate(), h, mi }, f);
-      if (at > now.getTime()) return new Date(at);
-    }
-    return null;
+      return zonedInstant({ y: day.getUTCFullYear(), mo: day.getUTCMonth(), d: day.getUTCDate(), h, mi }, f);
+    });
+    // The CLIs print the minute, truncated ("8:13am" for 08:13:40), and the server's clock is
+    // not ours: a time that passed a few minutes ago has just reset, it is not tomorrow's.
+    if (candidates.some((at) => at <= t && t - at <= JUST_PASSED_MS)) return null;
+    const next = candidates.find((at) => at > t);
+    return next === undefined ? null : new Date(next);
   }
   const mo = MONTHS[spec.month.slice(0, 3).toLowerCase()];
   const d = Number(spec.day);
@@ -178,7 +184,9 @@ const TRY_AGAIN_AT =
  * The reset time a limit message names, in UTC; null when it names none, names one
  * already past, or names a zone Intl does not know. Forms: `|<epoch>`, an ISO stamp,
  * `resets [Mon D[, | at]] H[:MM]am|pm [(Zone)]`, `try again at [Mon Dth, YYYY] H:MM AM|PM`
- * (the agent host's local zone), `try again in 2 days 17 hours 14 minutes`.
+ * (the agent host's local zone), `try again in 2 days 17 hours 14 minutes`. A clock time
+ * without a date is its next occurrence, except within 10 minutes after it (then null: the
+ * reset just happened, and waiting a day for the next one would be wrong).
  */
 export function parseResetTime(text: string, now: Date, localTimeZone?: string): Date | null {
   const t = normalizeText(text);

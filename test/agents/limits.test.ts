@@ -30,7 +30,16 @@ describe("parseResetTime: every form seen", () => {
   test("a time already past today is tomorrow's", () => {
     expect(parse("You're out of extra usage · resets 9pm", now)).toBe("2026-12-01T21:00:00.000Z");
     expect(parse("You're out of extra usage · resets 9pm", "2026-12-01T22:00:00Z")).toBe("2026-12-02T21:00:00.000Z");
-    expect(parse("You've hit your session limit · resets 8:13am (UTC)", "2026-12-01T08:13:00Z")).toBe("2026-12-02T08:13:00.000Z");
+    expect(parse("You've hit your session limit · resets 8:13am (UTC)", "2026-12-01T08:30:00Z")).toBe("2026-12-02T08:13:00.000Z");
+  });
+
+  test("a clock time that passed minutes ago has just reset: null (back off), not tomorrow", () => {
+    // "8:13am" is 08:13:40 truncated; at 08:13:50 the reset is behind us.
+    expect(parse("You've hit your session limit · resets 8:13am (UTC)", "2026-12-01T08:13:50Z")).toBeNull();
+    expect(parse("try again at 8:09 AM.", "2026-12-01T08:15:00Z")).toBeNull();
+    // Across midnight in the zone: 11:58pm yesterday, seven minutes ago.
+    expect(parse("resets 11:58pm (UTC)", "2026-12-02T00:05:00Z")).toBeNull();
+    expect(parse("resets 11:58pm (UTC)", "2026-12-02T00:15:00Z")).toBe("2026-12-02T23:58:00.000Z");
   });
 
   test("`resets Apr 23 at 4pm (America/Recife)`, `resets Apr 24, 4am (Asia/Tokyo)`, `resets Oct 7, 1pm`", () => {

@@ -55,6 +55,12 @@ describe("claude", () => {
     expect(r.end.kind === "limit" && r.end.resetAt?.toISOString()).toBe("2026-12-01T08:13:40.000Z");
   });
 
+  test("a rejected event whose resetsAt is already past: null (probe again), not the text's 8:13am tomorrow", () => {
+    const f = loadFixture("claude-oauth-stream-429-usage").stdout;
+    const r = feed({ kind: "claude", stdout: f, stderr: [], code: 1, argv: claudeArgv }, { now: new Date("2026-12-01T08:13:50Z") });
+    expect(r.end).toMatchObject({ kind: "limit", resetAt: null, window: "five_hour" });
+  });
+
   test("a rejected event without resetsAt falls back to the text's reset", () => {
     const f = loadFixture("claude-oauth-stream-429-usage").stdout;
     const noEpoch = f[1]!.replace(/"resetsAt":\d+,/, "");
