@@ -1,12 +1,12 @@
 /**
  * Claude Code (`claude -p`). With `--output-format stream-json --verbose` every stdout
- * line is one event (reference §2.1); without it stdout is the final text only.
- * How a turn ended is decided from the `result` line's `is_error` (never `subtype`,
- * never the exit code: claude exits 0 on some API errors and 1 on usage limits), then
- * the structured limit signals, then text on the synthetic/result lines only.
+ * line is one event (reference §2.1); without it stdout is the final text only. This
+ * file renders the transcript and collects what the verdict needs; claude-verdict.ts
+ * decides how the turn ended (from `is_error`, never `subtype` or the exit code alone).
  */
-import { classifyText, isLimitText, isNoSessionText, LOGIN_ADVICE, oneLineTrim } from "./classify.ts";
-import { epochToDate, parseResetTime, windowFromText, windowFromType } from "./limits.ts";
+import { isLimitText } from "./classify.ts";
+import { claudeVerdict, type ClaudeSeen } from "./claude-verdict.ts";
+import { epochToDate, windowFromType } from "./limits.ts";
 import { clock, cline, cleanLine, isoSecond, fmtCost, fmtDuration, fmtTokens, G, keyArgument, outputSummary, parseEvent, resultLine, short, TailBuffer, textBlock, tline } from "./transcript.ts";
 import type { Adapter, AgentParser, ParserContext, TokenCounts, TurnEnd, TurnFacts } from "./types.ts";
 
@@ -219,7 +219,8 @@ class ClaudeParser implements AgentParser {
   }
 
   finish(exit: { code: number; timedOut: boolean }, now: Date): { end: TurnEnd; facts: TurnFacts; lines: string[] } {
-    const end = this.classify(exit, now);
+    const seen: ClaudeSeen = { json: this.json, result: this.result, rejected: this.rejected, synthetic: this.synthetic, lastRetry: this.lastRetry, plainTail: this.plain.last(5), stdoutTail: this.plainStdout.last(2) };
+    const end = claudeVerdict(seen, exit, now, this.ctx.localTimeZone);
     const r = this.result ?? {};
     const facts: TurnFacts = {
       sessionId: str(r.session_id) ?? this.sessionId,
@@ -239,81 +240,8 @@ class ClaudeParser implements AgentParser {
     if (this.unknown) stats.push(`unknown_events=${this.unknown}`);
     return { end, facts, lines: [resultLine(now, end, stats)] };
   }
-
-  private classify(exit: { code: number; timedOut: boolean }, now: Date): TurnEnd {
-    const tz = this.ctx.localTimeZone;
-    if (exit.timedOut) return { kind: "transient", message: `claude timed out${this.lastRetry ? ` (last api_retry: ${this.lastRetry.error_status ?? "-"} ${this.lastRetry.error ?? ""})` : ""}` };
-    if (this.result) {
-      // A result with is_error false is success even with a non-zero exit (a crashing hook
-      // after the turn finished): the work is done and committed; stamping fail would stall the pair.
-      if (this.result.is_error !== true) return { kind: "ok" };
-      return this.classifyError(now);
-    }
-    if (this.json) {
-      if (this.rejected || (this.synthetic && isLimitText(this.synthetic.text))) return this.limit(now);
-      const fromText = this.plainVerdict(now, 5);
-      if (fromText) return fromText;
-      if (this.lastRetry) {
-        const message = `claude exited ${exit.code} without a result after api_retry ${this.lastRetry.error_status ?? "-"} ${this.lastRetry.error ?? ""}`.trim();
-        return this.lastRetry.error === "authentication_failed" ? { kind: "auth", message, advice: LOGIN_ADVICE.claude } : { kind: "transient", message };
-      }
-      return { kind: "fail", message: `claude exited ${exit.code} without a result line` };
-    }
-    // Text mode: the exit code decides, the last lines say why. On exit 0 only a lone line in
-    // the CLI's own error wording counts (#79500: exit 0 on an API error).
-    if (exit.code === 0) {
-      const lines = this.plainStdout.last(2);
-      const lone = lines.length === 1 ? lines[0]! : "";
-      if (lone && (isLimitText(lone) || /^(?:API Error\b|Invalid API key\b|Not logged in\b)/.test(lone))) return classifyText(lone, now, { vendor: "claude", localTimeZone: tz }) ?? { kind: "ok" };
-      return { kind: "ok" };
-    }
-    return this.plainVerdict(now, 3) ?? { kind: "fail", message: oneLineTrim(this.plain.last(1)[0] ?? `claude exited ${exit.code}`) };
-  }
-
-  private plainVerdict(now: Date, n: number): TurnEnd | null {
-    for (const line of this.plain.last(n).reverse()) {
-      const v = classifyText(line, now, { vendor: "claude", localTimeZone: this.ctx.localTimeZone });
-      if (v) return v;
-    }
-    return null;
-  }
-
-  private limit(now: Date): TurnEnd {
-    const text = str(this.result?.result) || this.synthetic?.text || "usage limit reached (rate_limit_event rejected)";
-    const window = windowFromType(this.rejected?.rateLimitType) ?? windowFromText(text);
-    // The event's epoch is exact; when it is there but already past, the limit has just reset
-    // (null: back off and probe), and the text's minute-rounded clock time must not say "tomorrow".
-    const hasEpoch = this.rejected !== null && this.rejected.resetsAt !== undefined && this.rejected.resetsAt !== null;
-    const resetAt = hasEpoch ? epochToDate(this.rejected!.resetsAt, now) : parseResetTime(text, now, this.ctx.localTimeZone);
-    return { kind: "limit", resetAt, message: oneLineTrim(text), ...(window ? { window } : {}) };
-  }
-
-  /** is_error:true: structured limit signals, then the CLI's text, then the HTTP status. */
-  private classifyError(now: Date): TurnEnd {
-    const r = this.result!;
-    if (this.rejected) return this.limit(now);
-    const errors = Array.isArray(r.errors) ? r.errors.map((e) => (typeof e === "string" ? e : JSON.stringify(e))) : [];
-    const texts = [str(r.result), this.synthetic?.text, ...errors, ...this.plain.last(3)].filter((t): t is string => !!t && t.trim() !== "");
-    if (texts.some(isNoSessionText)) return { kind: "fail", message: oneLineTrim(texts.find(isNoSessionText)!), noSession: true };
-    if (texts.some(isLimitText)) return this.limit(now);
-    for (const t of texts) {
-      const v = classifyText(t, now, { vendor: "claude", localTimeZone: this.ctx.localTimeZone, only: ["auth", "transient"] });
-      if (v) return v;
-    }
-    const message = oneLineTrim(texts[0] ?? `claude reported an error (${r.subtype ?? "no subtype"})`);
-    const status = num(r.api_error_status) ?? num(r.apiErrorStatus);
-    const error = this.synthetic?.error ?? null;
-    if (status === 401 || status === 403 || error === "authentication_failed" || error === "oauth_org_not_allowed") return { kind: "auth", message, advice: LOGIN_ADVICE.claude };
-    if ((status !== null && (status === 429 || status >= 500)) || error === "overloaded" || error === "server_error" || error === "rate_limit") return { kind: "transient", message };
-    return { kind: "fail", message };
-  }
 }
 
-/**
- * claude's root guard (cli.js, 2.1.x) fires when bypass mode is reachable: the skip flag, the
- * allow-skip flag or `--permission-mode bypassPermissions`, unless IS_SANDBOX=1 or
- * CLAUDE_CODE_BUBBLEWRAP=1. It then exits 1 before any output orch could classify.
- */
 const SKIP_PERMISSIONS = (a: string, i: number, argv: string[]) =>
   a === "--dangerously-skip-permissions" ||
   a === "--allow-dangerously-skip-permissions" ||
