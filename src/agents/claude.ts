@@ -22,6 +22,7 @@ const KNOWN_SYSTEM = new Set([
 ]);
 const KNOWN_QUIET = new Set(["stream_event", "keep_alive", "control_request", "control_response", "control_cancel_request", "auth_status", "tool_progress", "tool_use_summary", "prompt_suggestion"]);
 const TASK_PROGRESS_EVERY_MS = 60_000;
+const CONTENT_TOOLS = new Set(["Read", "NotebookRead"]);
 
 /** Text of a tool_result's content: a string or [{type:"text", text}]. */
 function toolResultText(content: unknown): string {
@@ -211,8 +212,16 @@ class ClaudeParser implements AgentParser {
     for (const block of Array.isArray(msg.content) ? msg.content.map(obj) : []) {
       if (block.type !== "tool_result") continue;
       const tool = this.tools.get(String(block.tool_use_id ?? "")) ?? "";
-      const text = toolResultText(block.content);
-      const summary = outputSummary(text === "(Bash completed with no output)" ? "" : text, { error: block.is_error === true, fromEnd: tool === "Bash" });
+      let text = toolResultText(block.content);
+      let status = block.is_error === true ? "error" : "ok";
+      if (tool === "Bash") {
+        // "Exit code 1\n<output>": the exit code is the status, the last lines the verdict.
+        const exit = /^Exit code (\d+)\n?/.exec(text);
+        if (exit) [status, text] = [`exit ${exit[1]}`, text.slice(exit[0].length)];
+        if (text === "(Bash completed with no output)") text = "";
+      }
+      // File contents say nothing in one line; their size does.
+      const summary = CONTENT_TOOLS.has(tool) && block.is_error !== true ? `${status}, ${text.split("\n").length} lines` : outputSummary(text, { status, fromEnd: tool === "Bash" });
       out.push(cline(now, `${ev.parent_tool_use_id == null ? "" : "↳ "}${G.result} ${summary}`));
     }
     return out;

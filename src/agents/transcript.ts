@@ -60,7 +60,7 @@ export function textBlock(now: Date, glyph: string, text: string, maxLines = 8, 
 }
 
 /**
- * Tool output in one line: "ok (no output)", "ok 60 lines: first | second …".
+ * Tool output in one line: "ok (no output)", "exit 1, 60 lines: first | second …".
  * fromEnd shows the last lines (a shell command's verdict is usually at the end).
  */
 export function outputSummary(output: string, opts: { error?: boolean; fromEnd?: boolean; status?: string } = {}): string {
@@ -68,7 +68,7 @@ export function outputSummary(output: string, opts: { error?: boolean; fromEnd?:
   const status = opts.status ?? (opts.error ? "error" : "ok");
   if (lines.length === 0) return `${status} (no output)`;
   const pick = opts.fromEnd ? lines.slice(-2) : lines.slice(0, 2);
-  const count = lines.length === 1 ? "" : ` ${lines.length} lines`;
+  const count = lines.length === 1 ? "" : `, ${lines.length} lines`;
   const more = lines.length > pick.length ? " …" : "";
   return `${status}${count}: ${pick.map((l) => short(l, 100)).join(" | ")}${more}`;
 }

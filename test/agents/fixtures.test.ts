@@ -146,7 +146,7 @@ describe("transcripts are compact", () => {
     expect(f.rawBytes).toBeGreaterThan(9000);
     const call = lines.findIndex((l) => l.includes("🔧 Bash(sed -n 1,60p README-copy.md)"));
     expect(call).toBeGreaterThan(0);
-    expect(lines[call + 1]).toMatch(/^\S+ +→ ok \d+ lines: /);
+    expect(lines[call + 1]).toMatch(/^\S+ +→ ok, \d+ lines: /);
     expect(Buffer.byteLength(lines[call]! + lines[call + 1]!)).toBeLessThan(400);
     expect(Buffer.byteLength(transcript)).toBeLessThan(900);
     // The README's content does not leak into the log beyond that one line.

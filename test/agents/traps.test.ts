@@ -129,6 +129,19 @@ describe("claude", () => {
     expect(r.lines).toEqual(["Line one", "Line two", expect.stringMatching(/^\S+ ■ ok · wall=\S+ exit=0$/)]);
   });
 
+  test("tool results in a line: Bash's exit code and last lines, a Read's size, errors", () => {
+    const call = (id: string, name: string, input: object) => ev({ type: "assistant", message: { model: "m", content: [{ type: "tool_use", id, name, input }] }, parent_tool_use_id: null, session_id: "s1" });
+    const res = (id: string, content: unknown, isError = false) => ev({ type: "user", message: { content: [{ type: "tool_result", tool_use_id: id, content, is_error: isError }] }, parent_tool_use_id: null, session_id: "s1" });
+    const file = Array.from({ length: 212 }, (_, i) => `${i + 1}\tconst x${i} = ${i};`).join("\n");
+    const r = claude([init, call("a", "Read", { file_path: "/repo/src/x.ts" }), res("a", file), call("b", "Bash", { command: "bun test x", description: "run" }), res("b", "Exit code 1\nrunning 3 tests\n(fail) x > y\n 2 pass\n 1 fail", true), call("c", "Grep", { pattern: "TODO" }), res("c", [{ type: "text", text: "src/a.ts\nsrc/b.ts\nsrc/c.ts" }]), call("d", "Edit", { file_path: "/repo/x" }), res("d", "<tool_use_error>String not found</tool_use_error>", true), finalText, result], 0);
+    const after = (needle: string) => r.lines[r.lines.findIndex((l) => l.includes(needle)) + 1];
+    expect(after("🔧 Read(/repo/src/x.ts)")).toMatch(/→ ok, 212 lines$/);
+    expect(after("🔧 Bash(bun test x)")).toMatch(/→ exit 1, 4 lines: 2 pass \| 1 fail …$/);
+    expect(after("🔧 Grep(TODO)")).toMatch(/→ ok, 3 lines: src\/a\.ts \| src\/b\.ts …$/);
+    expect(after("🔧 Edit(/repo/x)")).toMatch(/→ error: <tool_use_error>String not found<\/tool_use_error>$/);
+    expect(r.transcript).not.toContain("const x100");
+  });
+
   test("subagent tool calls and task progress are rendered, marked ↳", () => {
     const agent = ev({ type: "assistant", message: { model: "claude-opus-4-8", content: [{ type: "tool_use", id: "toolu_a", name: "Agent", input: { subagent_type: "Explore", description: "Survey repo", prompt: "look around" } }] }, parent_tool_use_id: null, session_id: "s1" });
     const started = ev({ type: "system", subtype: "task_started", task_id: "t1", description: "Survey repo", subagent_type: "Explore", session_id: "s1" });
