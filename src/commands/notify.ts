@@ -8,7 +8,7 @@ import { makeEvent } from "../notify/events.ts";
 import { deliver, describeOutcome } from "../notify/send.ts";
 
 const NO_CHANNEL =
-  'no notification channel is configured; in orch.toml set [notify] webhook_url = "https://ntfy.sh/<your-topic>" with webhook_format = "ntfy", or command = ["notify-send", "orch"]';
+  'no notification channel is configured; in orch.toml set [notify] webhook_url = "https://ntfy.sh/<your-topic>" with webhook_format = "ntfy", or command = ["notify-send", "orch"] (see docs/notify.md)';
 
 export default defineCommand({
   meta: {
