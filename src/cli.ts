@@ -15,6 +15,7 @@ const COMMANDS: Record<string, { description: string; load: () => Promise<Comman
   doctor: { description: "Check this host and clone for everything orch needs, with a fix for each problem", load: async () => (await import("./commands/doctor.ts")).default },
   init: { description: "Set up orch in this repository: orch.toml, prompts, .gitignore, state file", load: async () => (await import("./commands/init.ts")).default },
   config: { description: "Print the effective configuration and where each value comes from", load: async () => (await import("./commands/config.ts")).default },
+  notify: { description: "Send a test notification through every configured channel (orch notify --test)", load: async () => (await import("./commands/notify.ts")).default },
 };
 
 function rootHelp(): string {

@@ -7,7 +7,7 @@
 export type Kind = "bool" | "int" | "number" | "string" | "list" | "argv" | "enum";
 
 /** Every command orch has; settings and `orch config --for` name commands from this list only. */
-export const COMMAND_NAMES = ["supervisor", "loop", "stamp", "tail", "status", "doctor", "init", "config"] as const;
+export const COMMAND_NAMES = ["supervisor", "loop", "stamp", "tail", "status", "doctor", "init", "config", "notify"] as const;
 export type CommandName = (typeof COMMAND_NAMES)[number];
 
 /** The two role sections (the sections whose settings differ per role). */
@@ -97,6 +97,12 @@ export const SETTINGS = [
   { key: "tail.ls_paths", kind: "list", default: ["docs", "plans", "reports"], doc: "Paths listed in each log's <ls> snapshots.", flag: "ls-paths", commands: ["tail"], valueHint: "LIST" },
   { key: "tail.source", kind: "enum", default: "logs", choices: ["logs", "summaries"], doc: "Read agent logs or their summaries.", flag: "source", commands: ["tail"], valueHint: "logs|summaries" },
   { key: "tail.roles", kind: "list", default: ["galph", "ralph"], doc: "Roles in the digest, in this order.", flag: "roles", commands: ["tail"], valueHint: "LIST" },
+  // [notify] (validated further by src/notify/config.ts: event names, URL)
+  { key: "notify.on", kind: "list", default: ["turn_failed", "blocked", "unblocked", "peer_stale", "peer_back", "stalemate", "run_done", "paused", "stopped"], doc: "Events that notify (turn_failed, blocked, unblocked, peer_stale, peer_back, stalemate, run_done, paused, stopped).", valueHint: "LIST" },
+  { key: "notify.command", kind: "list", default: [], doc: "Command run for each event (argv, no shell) with ORCH_EVENT, ORCH_ACTOR, ORCH_MESSAGE, ... in its environment and the event as JSON on stdin; empty = off.", valueHint: "ARGV" },
+  { key: "notify.webhook_url", kind: "string", default: "", doc: "URL each event is POSTed to (e.g. https://ntfy.sh/<topic>); empty = off.", valueHint: "URL" },
+  { key: "notify.webhook_format", kind: "enum", default: "json", choices: ["json", "text", "ntfy", "slack", "discord"], doc: "Body of the webhook POST: json (the event), text (one line with ntfy headers), ntfy (JSON to the server root, topic = the URL's last segment), slack, discord.", valueHint: "json|text|ntfy|slack|discord" },
+  { key: "notify.timeout_sec", kind: "number", seconds: true, default: 10, doc: "Time the hook and the webhook each get before the hook's process group is killed or the request abandoned (seconds, > 0)." },
 ] as const satisfies readonly Setting[];
 
 export type AnySetting = (typeof SETTINGS)[number];
