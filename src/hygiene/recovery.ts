@@ -10,7 +10,8 @@ import { OrchError, Exit } from "../core/errors.ts";
 import { PullBlockedError, splitZ } from "../core/git.ts";
 import { readDirt } from "./dirt.ts";
 import { listForLine } from "./paths.ts";
-import { apply, planDocs, planTrackedOutputs, type Scope } from "./steps.ts";
+import { apply } from "./apply.ts";
+import { planDocs, planTrackedOutputs, type Scope } from "./steps.ts";
 import { driftedSubmodules, scrubSubmodules } from "./submodules.ts";
 import { makeScope, type HygieneContext } from "./scope.ts";
 
