@@ -11,6 +11,7 @@ import { join } from "node:path";
 const BENCHMARKS = [
   { name: "engine", script: "bench-engine.ts" },
   { name: "digest", script: "bench-digest.ts" },
+  { name: "secrets", script: "bench-secrets.ts" },
 ];
 
 const results: string[] = [];

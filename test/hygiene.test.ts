@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { unlinkSync } from "node:fs";
 import { afterTurn } from "../src/hygiene/index.ts";
 import { commitExactly } from "../src/hygiene/commit.ts";
-import { collapseToolDir, extensionOf, globMatcher, ignoreMatcher, neverCommitReason } from "../src/hygiene/paths.ts";
+import { collapseNeverDir, extensionOf, globMatcher, ignoreMatcher, neverCommitReason } from "../src/hygiene/paths.ts";
 import { filesOf, hook, hygieneClone, message, statusLines } from "./helpers/hygiene.ts";
 
 const DOCS = "SUPERVISOR AUTO: doc/meta hygiene — tests: not run";
@@ -47,8 +47,8 @@ describe("path rules", () => {
     for (const p of ["environment.md", ".gitignore", ".github/workflows/ci.yml", "docs/keys.md", "src/venvy/x.py", "my.env.md"]) {
       expect(neverCommitReason(p)).toBeNull();
     }
-    expect(collapseToolDir("web/node_modules/a/b.js")).toBe("web/node_modules/");
-    expect(collapseToolDir("src/a.py")).toBe("src/a.py");
+    expect(collapseNeverDir("web/node_modules/a/b.js")).toBe("web/node_modules/");
+    expect(collapseNeverDir("src/a.py")).toBe("src/a.py");
   });
 
   test("extensions are lowercase, last suffix only, dot files have none", () => {
@@ -127,7 +127,9 @@ describe("doc/meta whitelist (supervisor)", () => {
     const h = await hook(clone, NO_REPORTS);
     const result = await afterTurn(h.ctx);
     expect(result.blocked).toEqual(["plans/.env.md"]);
-    expect(h.logs.join("\n")).toContain("plans/.env.md looks like a secret and is not ignored by git: it is never auto-committed; add it to .gitignore");
+    expect(h.logs.join("\n")).toContain('plans/.env.md looks like a secret (".env*" matches ".env.md") and is not ignored by git: it is never auto-committed; add it to .gitignore');
+    // A secret blocking the handoff is said on the console too, by path and rule.
+    expect(h.out.join("\n")).toContain('[doc/meta] blocks the handoff: plans/.env.md: looks like a secret (".env*" matches ".env.md"); never auto-committed');
     const off = await afterTurn((await hook(clone, { ...NO_REPORTS, "auto-commit-docs": false })).ctx);
     expect(off).toEqual({ blocked: [], committed: [] });
   });
@@ -172,22 +174,25 @@ describe("reports", () => {
     expect(said).toContain("left r/c.txt dirty: 40 more bytes would pass the per-turn cap of 100 (max-report-total-bytes)");
   });
 
-  test("force-add commits ignored reports but never secrets or tool directories", async () => {
+  test("force-add commits ignored reports under the force-add globs but never secrets or tool directories", async () => {
     const clone = hygieneClone({ ".gitignore": "logs/\ntmp/\n*.log\n.venv/\nsecrets/\nout/\n" });
     clone.write("reports/run.log", "ran\n");
-    // Inside an ignored directory git collapses to "out/": walked, tool dirs inside pruned.
+    // Inside an ignored directory git collapses to "out/": walked when the force-add globs reach it, tool dirs inside pruned.
+    clone.write("plans/p/reports/out/deep/summary.txt", "s\n");
+    clone.write("plans/p/reports/out/node_modules/pkg/readme.md", "no\n");
+    // Outside reports/** and plans/**/reports/**, git's ignore rules win.
     clone.write("out/deep/summary.txt", "s\n");
-    clone.write("out/node_modules/pkg/readme.md", "no\n");
     clone.write(".env.json", '{"token":1}\n');
     clone.write("secrets/id_rsa.txt", "KEY\n");
     clone.write(".venv/lib/x.py", "print(1)\n");
     clone.write("tmp/scratch.txt", "x\n");
     const h = await hook(clone, {}, "loop");
     const result = await afterTurn(h.ctx);
-    expect(result.committed).toEqual(["out/deep/summary.txt", "reports/run.log"]);
-    expect(filesOf(clone)).toEqual(["out/deep/summary.txt", "reports/run.log"]);
-    expect(statusLines(clone)).toEqual(["!! .venv/", "!! out/node_modules/", "!! secrets/", "!! tmp/", "?? .env.json"]);
-    expect(h.logs.join("\n")).toContain(".env.json looks like a secret and is not ignored by git");
+    expect(result.committed).toEqual(["plans/p/reports/out/deep/summary.txt", "reports/run.log"]);
+    expect(filesOf(clone)).toEqual(["plans/p/reports/out/deep/summary.txt", "reports/run.log"]);
+    expect(statusLines(clone)).toEqual(["!! .venv/", "!! out/", "!! plans/p/reports/out/node_modules/", "!! secrets/", "!! tmp/", "?? .env.json"]);
+    expect(h.logs.join("\n")).toContain('.env.json looks like a secret (".env*" matches ".env.json") and is not ignored by git');
+    expect(h.logs.join("\n")).toContain("[reports] left out/: ignored by git, outside reports.force_add_globs (git's ignore rules win)");
     // Without force-add, ignored reports stay ignored.
     clone.write("reports/run2.log", "ran\n");
     expect((await afterTurn((await hook(clone, { "force-add-reports": false }, "loop")).ctx)).committed).toEqual([]);

@@ -77,6 +77,7 @@ export const SETTINGS = [
   { key: "reports.max_file_bytes", kind: "int", default: 5 * MiB, doc: "Largest report file committed.", flag: "max-report-file-bytes", roleEnv: { supervisor: ["SUPERVISOR_MAX_REPORT_FILE_BYTES"], loop: ["MAX_REPORT_FILE_BYTES"] }, valueHint: "BYTES" },
   { key: "reports.max_total_bytes", kind: "int", default: 20 * MiB, doc: "Most report bytes committed per turn.", flag: "max-report-total-bytes", roleEnv: { supervisor: ["SUPERVISOR_MAX_REPORT_TOTAL_BYTES"], loop: ["MAX_REPORT_TOTAL_BYTES"] }, valueHint: "BYTES" },
   { key: "reports.force_add", kind: "bool", default: true, doc: "Also commit report files that .gitignore ignores.", flag: "force-add-reports" },
+  { key: "reports.force_add_globs", kind: "list", default: ["reports/**", "plans/**/reports/**"], doc: "With force_add on, ignored files are committed only under these globs; elsewhere git's ignore rules win.", valueHint: "GLOBS" },
   { key: "reports.skip_config", kind: "string", default: ".reportsignore", doc: "File of path prefixes the loop never auto-commits as reports.", env: ["REPORT_SKIP_CONFIG"], valueHint: "PATH" },
   { key: "reports.prepull_globs", kind: "list", default: ["plans/active/**/reports/**"], doc: "Reports the loop publishes before each pull.", valueHint: "GLOBS" },
   // [tracked_outputs]

@@ -6,7 +6,8 @@
  */
 import { errorMessage } from "../core/errors.ts";
 import { makeScope, type HygieneContext, type HygieneResult } from "./scope.ts";
-import { apply, planDocs, planReports, planTrackedOutputs, scopeDirt } from "./steps.ts";
+import { apply } from "./apply.ts";
+import { planDocs, planReports, planTrackedOutputs, scopeDirt } from "./steps.ts";
 import { driftedSubmodules, scrubSubmodules } from "./submodules.ts";
 export { pullWithRecovery } from "./recovery.ts";
 export { commitMessage } from "./commit.ts";

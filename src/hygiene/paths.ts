@@ -4,6 +4,7 @@
  * `git status -z` prints them; a collapsed directory entry ends with "/".
  */
 import picomatch from "picomatch";
+import { matchSecretPath } from "../core/secrets.ts";
 
 export type Matcher = (path: string) => boolean;
 
@@ -89,34 +90,25 @@ export function normalisePrefix(raw: string): string {
 
 // ---- never leak ---------------------------------------------------------------
 
-const SECRET_NAMES = picomatch([".env*", "*.pem", "*.key", "id_rsa*", "*.p12", ".netrc", ".npmrc", "credentials*"], { dot: true, nocase: true });
-const TOOL_DIRS = new Set([".git", "node_modules", ".venv", "venv", "__pycache__"]);
-
 /**
  * Why a path must never be auto-committed whatever the settings say (secrets and
- * tool directories), or null when it may be. The reason names the rule.
+ * tool directories, by any path component: core/secrets.ts has the rule), or
+ * null when it may be. The reason names the rule.
  */
 export function neverCommitReason(path: string): string | null {
-  const parts = stripSlash(path).split("/");
-  const dirParts = path.endsWith("/") ? parts : parts.slice(0, -1);
-  const tool = dirParts.find((p) => TOOL_DIRS.has(p));
-  if (tool) return `under ${tool}/ (tool directory; never auto-committed)`;
-  if (!path.endsWith("/") && SECRET_NAMES(baseName(path))) return "looks like a secret (never auto-committed)";
-  return null;
+  const m = matchSecretPath(path);
+  return m ? `${m.reason}; never auto-committed` : null;
 }
 
 /**
- * The directory to name instead of each file under a tool directory, so 50,000
- * files under node_modules/ show as one entry: "web/node_modules/" for
- * "web/node_modules/a/b.js"; the path itself otherwise.
+ * The directory to name instead of each file under a tool or secret directory,
+ * so 50,000 files under node_modules/ (or a virtualenv called .env/) show as one
+ * entry: "web/node_modules/" for "web/node_modules/a/b.js"; the path itself
+ * otherwise.
  */
-export function collapseToolDir(path: string): string {
-  const parts = stripSlash(path).split("/");
-  const last = path.endsWith("/") ? parts.length : parts.length - 1;
-  for (let i = 0; i < last; i++) {
-    if (TOOL_DIRS.has(parts[i]!)) return parts.slice(0, i + 1).join("/") + "/";
-  }
-  return path;
+export function collapseNeverDir(path: string): string {
+  const m = matchSecretPath(path);
+  return m && m.at.endsWith("/") ? m.at : path;
 }
 
 /** A short list for one console line: the first few names and how many more. */

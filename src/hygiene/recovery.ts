@@ -11,7 +11,8 @@ import { splitZ } from "../core/git.ts";
 import { PullBlockedError } from "../core/sync.ts";
 import { readDirt } from "./dirt.ts";
 import { listForLine } from "./paths.ts";
-import { apply, planDocs, planTrackedOutputs, type Scope } from "./steps.ts";
+import { apply } from "./apply.ts";
+import { planDocs, planTrackedOutputs, type Scope } from "./steps.ts";
 import { driftedSubmodules, scrubSubmodules } from "./submodules.ts";
 import { makeScope, type HygieneContext } from "./scope.ts";
 

@@ -52,6 +52,7 @@ export function makeScope(ctx: HygieneContext, phase: "turn" | "pull" = "turn"):
     owned: (p) => stripSlash(p) === repo.stateRel || (logRel !== null && underPrefix(p, logRel)),
     taken: new Set(),
     warned: new Set(),
+    secrets: new Map(),
     log: ctx.log,
     console: phase === "pull" ? () => {} : ctx.console,
   };

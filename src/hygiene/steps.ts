@@ -1,22 +1,22 @@
 /**
  * The three auto-commit steps as pure-ish planners: each reads the dirt once and
  * decides, per path, "commit", "leave (and why)" or, for doc/meta, "block the
- * handoff (and why)". Committing and printing happen in apply().
+ * handoff (and why)". Committing and printing happen in apply() (apply.ts).
  */
 import { readFileSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import type { Config } from "../core/config.ts";
 import type { Git } from "../core/git.ts";
 import type { Role } from "../core/roles.ts";
-import { commitExactly, commitMessage } from "./commit.ts";
+import { matchSecretPath } from "../core/secrets.ts";
+import { contentSecretReason } from "./content.ts";
 import { readDirt, regularFileSize, walkIgnoredDir, type Dirt } from "./dirt.ts";
 import {
-  collapseToolDir,
+  collapseNeverDir,
   extensionOf,
   globMatcher,
   globsCanReachDir,
   ignoreMatcher,
-  listForLine,
   neverCommitReason,
   normaliseExtensions,
   normalisePrefix,
@@ -35,6 +35,11 @@ export interface Scope {
   taken: Set<string>;
   /** Secret/tool paths already reported as "not ignored" (one note per path). */
   warned: Set<string>;
+  /**
+   * Files an earlier step kept out because their content holds a secret, with
+   * the reason: dirt for the doc/meta check even when git ignores them.
+   */
+  secrets: Map<string, string>;
   /** The one status read of this hook call, shared by its steps (see scopeDirt). */
   snapshot?: { ignored: boolean; dirt: Dirt[]; tracked: number };
   log: (line: string) => void;
@@ -81,12 +86,27 @@ const newPlan = (tag: string, subject: string): Plan => ({ tag, subject, commit:
 export const IGNORED_WALK_BUDGET = 20_000;
 
 /** A secret or tool file nobody told git to ignore: say so once, in the log. */
-function noteUnignored(scope: Scope, d: Dirt, reason: string): void {
+function noteUnignored(scope: Scope, d: Dirt): void {
   if (d.kind !== "untracked") return;
-  const shown = collapseToolDir(d.path);
+  const m = matchSecretPath(d.path);
+  if (!m) return;
+  const shown = collapseNeverDir(d.path);
   if (scope.warned.has(shown)) return;
   scope.warned.add(shown);
-  scope.log(`[hygiene] ${shown} ${reason.replace(/ \(never auto-committed\)$/, "")} and is not ignored by git: it is never auto-committed; add it to .gitignore`);
+  const what = m.kind === "tool" ? "is a tool directory" : m.reason;
+  scope.log(`[hygiene] ${shown} ${what} and is not ignored by git: it is never auto-committed; add it to .gitignore`);
+}
+
+/**
+ * The content check before a file joins a plan: a secret keeps it out (loudly:
+ * console and log) and is remembered as dirt for the doc/meta check.
+ */
+function keptOutForContent(scope: Scope, plan: Plan, path: string): boolean {
+  const reason = contentSecretReason(scope.top, path);
+  if (reason === null) return false;
+  scope.secrets.set(path, reason);
+  plan.skipped.push({ path, reason, loud: true });
+  return true;
 }
 
 /** Prefixes from the .reportsignore file (loop): one per line, "#" starts a comment. */
@@ -112,7 +132,11 @@ export async function planReports(scope: Scope, opts: { tag: string; subject: st
   const exts = normaliseExtensions(c.get("reports.extensions"));
   const maxFile = c.get("reports.max_file_bytes");
   const maxTotal = c.get("reports.max_total_bytes");
-  const forceAdd = c.get("reports.force_add");
+  // Ignored files are force-added only under these globs; elsewhere git's ignore rules win.
+  const forceGlobs = c.get("reports.force_add_globs").filter((g) => g.trim().length > 0);
+  const forceAdd = c.get("reports.force_add") && forceGlobs.length > 0;
+  const forceable = globMatcher(forceGlobs);
+  const OUTSIDE_FORCE = "ignored by git, outside reports.force_add_globs (git's ignore rules win)";
   const skipPrefixes = scope.role.honoursReportsIgnore ? readSkipPrefixes(scope.top, c) : [];
   const inGlobs = opts.globs.length ? globMatcher(opts.globs) : null;
 
@@ -132,12 +156,16 @@ export async function planReports(scope: Scope, opts: { tag: string; subject: st
   for (const d of dirt) {
     if (scope.taken.has(d.path)) continue;
     if (d.kind === "ignored" && d.path.endsWith("/")) {
-      const why = pathRule(d.path) ?? (globsCanReachDir(opts.globs, d.path) ? null : "outside the report path globs");
+      const why =
+        pathRule(d.path) ??
+        (globsCanReachDir(forceGlobs, d.path) ? null : OUTSIDE_FORCE) ??
+        (globsCanReachDir(opts.globs, d.path) ? null : "outside the report path globs");
       if (why) {
         plan.skipped.push({ path: d.path, reason: why });
         continue;
       }
-      const walk = walkIgnoredDir(scope.top, d.path, budget, (p) => scope.owned(p) || pathRule(p) !== null);
+      const prune = (p: string) => scope.owned(p) || pathRule(p) !== null || (p.endsWith("/") ? !globsCanReachDir(forceGlobs, p) : !forceable(p));
+      const walk = walkIgnoredDir(scope.top, d.path, budget, prune);
       for (const f of walk.files) files.push({ path: f, kind: "ignored" });
       if (walk.truncated) plan.loud.push(`[${plan.tag}] stopped scanning ignored ${d.path} after ${IGNORED_WALK_BUDGET} entries; commit reports inside it by hand`);
       continue;
@@ -155,10 +183,11 @@ export async function planReports(scope: Scope, opts: { tag: string; subject: st
     if (d.kind === "unmerged") { skip("unmerged (resolve the conflict)"); continue; }
     const rule = pathRule(p);
     if (rule) {
-      if (neverCommitReason(p)) noteUnignored(scope, d, rule);
+      noteUnignored(scope, d);
       skip(rule);
       continue;
     }
+    if (d.kind === "ignored" && !forceable(p)) { skip(OUTSIDE_FORCE); continue; }
     if (inGlobs && !inGlobs(p)) { skip("outside the report path globs"); continue; }
     const ext = extensionOf(p);
     if (!exts.has(ext)) { skip(`extension "${ext || "(none)"}" is not a report extension`); continue; }
@@ -166,6 +195,7 @@ export async function planReports(scope: Scope, opts: { tag: string; subject: st
     if (size === null) { skip("not a regular file"); continue; }
     if (size > maxFile) { skip(`${size} bytes is over the per-file cap of ${maxFile} (max-report-file-bytes)`, true); continue; }
     if (plan.bytes + size > maxTotal) { skip(`${size} more bytes would pass the per-turn cap of ${maxTotal} (max-report-total-bytes)`, true); continue; }
+    if (keptOutForContent(scope, plan, p)) continue;
     plan.commit.push(p);
     if (d.kind === "ignored") plan.force.push(p);
     plan.bytes += size;
@@ -198,6 +228,7 @@ export async function planTrackedOutputs(scope: Scope): Promise<Plan> {
     if (size === null) { skip("not a regular file"); continue; }
     if (size > maxFile) { skip(`${size} bytes is over the per-file cap of ${maxFile} (max-tracked-output-file-bytes)`, true); continue; }
     if (plan.bytes + size > maxTotal) { skip(`${size} more bytes would pass the per-turn cap of ${maxTotal} (max-tracked-output-total-bytes)`, true); continue; }
+    if (keptOutForContent(scope, plan, p)) continue;
     plan.commit.push(p);
     plan.bytes += size;
   }
@@ -216,21 +247,25 @@ export async function planDocs(scope: Scope): Promise<Plan> {
   const ignored = ignoreMatcher(c.get("autocommit.ignore_globs"));
   const maxBytes = c.get("autocommit.max_bytes");
   const blockedShown = new Set<string>();
+  const blockPath = (p: string, reason: string, loud = false) => {
+    const shown = collapseNeverDir(p);
+    if (blockedShown.has(shown)) return;
+    blockedShown.add(shown);
+    plan.blocked.push({ path: shown, reason, loud });
+  };
   for (const d of await scopeDirt(scope, { ignored: false })) {
     const p = d.path;
     if (scope.taken.has(p)) continue;
-    const block = (reason: string) => {
-      const shown = collapseToolDir(p);
-      if (blockedShown.has(shown)) return;
-      blockedShown.add(shown);
-      plan.blocked.push({ path: shown, reason });
-    };
+    const block = (reason: string, loud = false) => blockPath(p, reason, loud);
+    // Kept out by an earlier step for its content (and said there): still dirt.
+    const kept = scope.secrets.get(p);
+    if (kept !== undefined) { block(kept); continue; }
     if (ignored(p)) { plan.skipped.push({ path: p, reason: "matches the autocommit ignore globs (left alone)" }); continue; }
     if (d.kind === "unmerged") { block("unmerged (resolve the conflict)"); continue; }
-    const never = neverCommitReason(p);
+    const never = matchSecretPath(p);
     if (never) {
-      noteUnignored(scope, d, never);
-      block(never);
+      noteUnignored(scope, d);
+      block(neverCommitReason(p)!, never.kind === "secret");
       continue;
     }
     if (!whitelisted(p)) { block(`${d.kind}, not in the doc/meta whitelist`); continue; }
@@ -238,67 +273,17 @@ export async function planDocs(scope: Scope): Promise<Plan> {
     const size = regularFileSize(scope.top, p);
     if (size === null) { block("not a regular file"); continue; }
     if (size > maxBytes) { block(`${size} bytes is over the doc/meta cap of ${maxBytes} (max-autocommit-bytes)`); continue; }
+    const secret = contentSecretReason(scope.top, p);
+    if (secret !== null) {
+      scope.secrets.set(p, secret);
+      block(secret, true);
+      continue;
+    }
     plan.commit.push(p);
     plan.bytes += size;
   }
+  // Ignored files an earlier step kept out for their content are not in the dirt above.
+  for (const [p, reason] of scope.secrets) if (!scope.taken.has(p)) blockPath(p, reason);
+  plan.blocked.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return plan;
-}
-
-/**
- * Print (dry run) or commit a plan. Returns the paths committed (in a dry run:
- * those that would be) and marks them taken for the later steps. A failed
- * commit is logged, never thrown: its paths stay dirty for the next step.
- * `quiet`: do not log the paths left alone (pre-pull phases run every turn).
- */
-export async function apply(scope: Scope, plan: Plan, opts: { quiet?: boolean } = {}): Promise<string[]> {
-  const tag = `[${plan.tag}]`;
-  const loud = [...plan.loud, ...plan.skipped.filter((s) => s.loud).map((s) => `${tag} left ${s.path} dirty: ${s.reason}`)];
-  for (const line of loud) {
-    scope.log(line);
-    scope.console(line);
-  }
-  const skipped = collapseDecisions(plan.skipped);
-  if (scope.dryRun) {
-    const say = (line: string) => {
-      scope.log(line);
-      scope.console(line);
-    };
-    say(`${tag} dry run: would commit ${plan.commit.length} file(s) (${plan.bytes} bytes)${plan.commit.length ? ` as "${plan.subject}"` : ""}`);
-    for (const p of plan.commit) say(`${tag}   commit ${p}${plan.force.includes(p) ? " (ignored; force-add)" : ""}`);
-    for (const s of skipped) say(`${tag}   skip ${s.path}: ${s.reason}`);
-    for (const b of plan.blocked) say(`${tag}   BLOCKS ${b.path}: ${b.reason}`);
-    for (const p of plan.commit) scope.taken.add(p);
-    return plan.commit;
-  }
-  if (!opts.quiet) {
-    for (const s of skipped) if (!s.loud) scope.log(`${tag} left ${s.path}: ${s.reason}`);
-    for (const b of plan.blocked) scope.log(`${tag} blocks the handoff: ${b.path}: ${b.reason}`);
-  }
-  if (plan.commit.length === 0) return [];
-  try {
-    await commitExactly(scope.git, commitMessage(plan.subject, plan.commit), plan.commit, plan.force);
-  } catch (e) {
-    const line = `${tag} WARNING: auto-commit failed (${(e as Error).message}); ${listForLine(plan.commit)} left uncommitted`;
-    scope.log(line);
-    scope.console(line);
-    return [];
-  }
-  const line = `${tag} committed ${plan.commit.length} file(s) (${plan.bytes} bytes): ${listForLine(plan.commit)}`;
-  scope.log(line);
-  scope.console(line);
-  for (const p of plan.commit) scope.taken.add(p);
-  return plan.commit;
-}
-
-/** One line per tool directory instead of one per file under it. */
-function collapseDecisions(list: Decision[]): Decision[] {
-  const seen = new Set<string>();
-  const out: Decision[] = [];
-  for (const d of list) {
-    const path = collapseToolDir(d.path);
-    if (seen.has(path)) continue;
-    seen.add(path);
-    out.push({ ...d, path });
-  }
-  return out;
 }
