@@ -10,6 +10,7 @@ const COMMANDS: Record<string, { description: string; load: () => Promise<Comman
   supervisor: { description: "Run the supervisor (galph): plan and review, in turns with the loop", load: async () => (await import("./commands/supervisor.ts")).default },
   loop: { description: "Run the engineer loop (ralph): implement, in turns with the supervisor", load: async () => (await import("./commands/loop.ts")).default },
   stamp: { description: "Hand the turn over by hand: stamp galph|ralph ok|fail without running an agent", load: async () => (await import("./commands/stamp.ts")).default },
+  takeover: { description: "When an actor's machine is gone: stamp its running turn fail so it can be run anywhere", load: async () => (await import("./commands/takeover.ts")).default },
   tail: { description: "Print the interleaved XML digest of both actors' recent turns", load: async () => (await import("./commands/tail.ts")).default },
   status: { description: "Show whose turn it is, the last stamps, and whether the other machine is alive", load: async () => (await import("./commands/status.ts")).default },
   doctor: { description: "Check this host and clone for everything orch needs, with a fix for each problem", load: async () => (await import("./commands/doctor.ts")).default },

@@ -1,4 +1,4 @@
-import { openSync, closeSync } from "node:fs";
+import { openSync, closeSync, ftruncateSync, writeSync } from "node:fs";
 import { dlopen, FFIType } from "bun:ffi";
 import { OrchError, Exit } from "./errors.ts";
 import { sleep } from "./proc.ts";
@@ -23,6 +23,8 @@ function flock(fd: number, op: number): number {
 
 export interface HeldLock {
   release(): void;
+  /** Replace the lock file's content (who holds it), for a second process to read. */
+  record(text: string): void;
 }
 
 /** Non-blocking attempt; returns null when someone else holds the lock. */
@@ -39,6 +41,10 @@ export function tryLock(path: string): HeldLock | null {
       released = true;
       flock(fd, LOCK_UN);
       closeSync(fd);
+    },
+    record(text: string) {
+      ftruncateSync(fd, 0);
+      writeSync(fd, text, 0);
     },
   };
 }

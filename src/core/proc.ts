@@ -4,7 +4,8 @@
  * AbortSignal, and writing to a descriptor without busy-spinning. Nothing else
  * in orch spawns processes or installs signal handlers for them.
  */
-import { existsSync, readdirSync, readFileSync, writeSync } from "node:fs";
+import { accessSync, constants as fsConstants, existsSync, readdirSync, readFileSync, statSync, writeSync } from "node:fs";
+import { isAbsolute, resolve as resolvePath } from "node:path";
 import { dlopen, FFIType } from "bun:ffi";
 import { constants } from "node:os";
 import { OrchError, Exit, errnoCode, errorMessage } from "./errors.ts";
@@ -265,4 +266,19 @@ export function sleepUnless(ms: number, signal?: AbortSignal): Promise<void> {
     const timer = setTimeout(done, ms);
     signal.addEventListener("abort", done, { once: true });
   });
+}
+
+/**
+ * Where argv[0] would be run from: a path (relative to `cwd`) must be an
+ * executable file; a bare name is looked up on PATH. Null when neither.
+ */
+export function findExecutable(exe: string, cwd: string, env: Record<string, string | undefined> = process.env): string | null {
+  if (!exe.includes("/")) return Bun.which(exe, { PATH: env.PATH ?? "", cwd }) ?? null;
+  const path = isAbsolute(exe) ? exe : resolvePath(cwd, exe);
+  try {
+    accessSync(path, fsConstants.X_OK);
+    return statSync(path).isFile() ? path : null;
+  } catch {
+    return null;
+  }
 }

@@ -40,20 +40,24 @@ export function initialState(now: Date = new Date()): State {
   };
 }
 
-/** Parse and validate; any problem is exit 3 naming the file and the field. Never resets. */
-export function parseState(text: string, file: string): State {
+/**
+ * Parse and validate; any problem is exit 3 naming the file and the field.
+ * Never resets. `restore` says how to bring a good copy back (default: the
+ * committed version of a working-tree file).
+ */
+export function parseState(text: string, file: string, restore = `git checkout -- ${file}`): State {
   let data: unknown;
   try {
     data = JSON.parse(text);
   } catch (e) {
-    throw stateError(`${file}: not valid JSON (${(e as Error).message}); fix or restore it (git checkout -- ${file})`);
+    throw stateError(`${file}: not valid JSON (${(e as Error).message}); fix or restore it (${restore})`);
   }
   if (typeof data !== "object" || data === null || Array.isArray(data)) {
-    throw stateError(`${file}: expected a JSON object; fix or restore it (git checkout -- ${file})`);
+    throw stateError(`${file}: expected a JSON object; fix or restore it (${restore})`);
   }
   const obj = data as Record<string, unknown>;
   const bad = (field: string, want: string) =>
-    stateError(`${file}: field '${field}' must be ${want}, got ${JSON.stringify(obj[field]) ?? "nothing"}; fix the file or restore it from git`);
+    stateError(`${file}: field '${field}' must be ${want}, got ${JSON.stringify(obj[field]) ?? "nothing"}; fix the file or restore it (${restore})`);
   const iteration = obj.iteration ?? 1;
   if (typeof iteration !== "number" || !Number.isInteger(iteration) || iteration < 0) throw bad("iteration", "a non-negative integer");
   const actor = obj.expected_actor ?? "galph";
@@ -208,4 +212,9 @@ export function parseSubject(subject: string): ParsedSubject | null {
   if (!m) return null;
   const kind = m[3] === "idle" ? "init" : (m[3] as ParsedSubject["kind"]);
   return { kind, actor: m[2] as Actor, iteration: m[1] ? Number(m[1]) : null, sha: m[4] };
+}
+
+/** How to mend a state file that is broken on the remote branch itself (a working-tree checkout cannot). */
+export function remoteStateRestore(remote: string, branch: string, stateRel: string): string {
+  return `find a good version with git log ${remote}/${branch} -- ${stateRel}, then git checkout <commit> -- ${stateRel}, commit and push it`;
 }

@@ -226,3 +226,45 @@ export async function pushWithRetry(git: Git, remote: string, branch: string): P
 export function throwIfRefused(r: RunResult, remote: string, target: string): void {
   if (r.code !== 0 && classifyFailure(r) === "rejected") throw new PushRefused(remote, target, refusalReasons(r));
 }
+
+/**
+ * Push HEAD:<branch> only if the remote branch is still exactly `expected`
+ * (the full sha we read ourselves): a compare-and-swap, never a rebase onto
+ * whatever another runner pushed. "stale" when the remote moved; a refusal
+ * throws PushRefused; a network failure (after retries) throws GitError.
+ */
+export async function pushLeased(git: Git, remote: string, branch: string, expected: string | null, extraRefs: string[] = []): Promise<"ok" | "stale"> {
+  const target = `refs/heads/${branch}`;
+  const lease = `--force-with-lease=${target}:${expected ?? ""}`;
+  const args = ["push", "--quiet", ...(extraRefs.length ? ["--atomic"] : []), lease, remote, `HEAD:${target}`, ...extraRefs];
+  const r = await git.runNetwork(args, { allowFail: true });
+  if (r.code === 0) return "ok";
+  throwIfRefused(r, remote, target);
+  if (classifyFailure(r) === "stale") return "stale";
+  throw new GitError(args, r);
+}
+
+/** A commit that touched the state file: its sha, commit time and whole message. */
+export interface StateCommit {
+  sha: string;
+  time: number;
+  message: string;
+}
+
+/** The newest commit of `rev` that touched the state file (the mark or stamp the state came from). */
+export async function lastStateCommit(git: Git, rev: string, stateRel: string): Promise<StateCommit | null> {
+  const r = await git.run(["log", "-1", "--format=%H%x00%ct%x00%B", rev, "--", stateRel], { allowFail: true });
+  if (r.code !== 0 || !r.stdout.trim()) return null;
+  const [sha, time, ...message] = r.stdout.split("\0");
+  return { sha: sha!.trim(), time: Number(time), message: message.join("\0").trim() };
+}
+
+/** Subjects of the commits in `range` (e.g. "A..B") that touched the state file, newest first. */
+export async function stateSubjects(git: Git, range: string, stateRel: string): Promise<string[]> {
+  const r = await git.run(["log", "--format=%s%x00", range, "--", stateRel], { allowFail: true });
+  if (r.code !== 0) return [];
+  return r.stdout
+    .split("\0")
+    .map((s) => s.trim())
+    .filter(Boolean);
+}

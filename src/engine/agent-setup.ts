@@ -8,7 +8,7 @@ import { OrchError, Exit } from "../core/errors.ts";
 import type { Config } from "../core/config.ts";
 import type { Role } from "../core/roles.ts";
 import { readFileSync } from "node:fs";
-import { writeAll } from "../core/proc.ts";
+import { findExecutable, writeAll } from "../core/proc.ts";
 import { reapLeftoverAgent } from "./leftover.ts";
 import type { AgentRun } from "./agent.ts";
 import type { IterationLog } from "./logs.ts";
@@ -52,6 +52,16 @@ export function requirePrompt(role: Role, place: Place): string {
   }
   if (!ok) throw new OrchError(Exit.usage, `prompt file ${shown} is not a regular file; point ${role.promptSetting} at a file`);
   return path;
+}
+
+/** The agent's executable must exist before anything is marked (a missing one would fail the turn after the mark). */
+export function requireAgent(role: Role, place: Place): void {
+  const exe = agentSettings(role, place).argv[0]!;
+  if (findExecutable(exe, place.top)) return;
+  throw new OrchError(
+    Exit.usage,
+    `${role.command} agent '${exe}' not found${exe.includes("/") ? " or not executable" : " on PATH"}; install it, or set [${role.section}] agent in orch.toml (or ${role.legacyAgentEnv} / --${role.legacyAgentFlag})`,
+  );
 }
 
 /** The environment every agent gets: where it is and what turn it runs. */

@@ -3,12 +3,16 @@
  * supervisor or the loop) or several in turn. Start-up recovers what a crash
  * left; then each pass takes one turn per role, waiting for it first.
  */
-import { Exit, printable } from "../core/errors.ts";
+import { readdirSync, unlinkSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { OrchError, Exit, printable } from "../core/errors.ts";
 import type { Repo } from "../core/repo.ts";
 import type { Role } from "../core/roles.ts";
 import { fetchBranch } from "../core/sync.ts";
-import { initialState, parseState, parseSubject, readStateFile, subjects, type State } from "../core/state.ts";
-import { sleep } from "../core/proc.ts";
+import { initialState, parseState, readStateFile, remoteStateRestore, subjects, type State } from "../core/state.ts";
+import { thisRunner, type Runner } from "../core/identity.ts";
+import { heldMessage, holderOf, publishPending, remoteMark } from "./fencing.ts";
+import { holdRoleLocks } from "./role-lock.ts";
 import { commitState, publish } from "./handoff.ts";
 import { reapLeftover, requirePrompt } from "./agent-setup.ts";
 import { TurnTaker, type TurnResult } from "./turn.ts";
@@ -26,7 +30,8 @@ export class SyncRunner {
   private readonly tally: Tally = { ok: 0, failed: 0, started: Date.now() };
   /** The remote tip and state the last wait returned; cleared by every git step of ours. */
   private lastSeen: Seen | null = null;
-  private readonly turnTaker: TurnTaker;
+  private turnTaker!: TurnTaker;
+  private runner!: Runner;
 
   constructor(
     private readonly roles: readonly Role[],
@@ -35,7 +40,8 @@ export class SyncRunner {
     private readonly shutdown: Shutdown,
   ) {
     repo.git.onWait = say;
-    this.turnTaker = new TurnTaker(repo, say, shutdown, (fn) => this.locked(fn));
+    // Network retries are worth a line where a person looks, not only in the log.
+    repo.git.onNetworkRetry = (line) => (repo.git.log(line), say(line));
   }
 
   /** `[supervisor] done: 20 turns, 20 ok, 0 failed, 3h12m`. */
@@ -52,6 +58,19 @@ export class SyncRunner {
   }
 
   async run(): Promise<number> {
+    const gitDir = await this.repo.git.gitDir();
+    // Held for the runner's whole life: a second runner of the same actor in this clone exits 7.
+    const locks = holdRoleLocks(gitDir, this.roles);
+    try {
+      this.runner = thisRunner(gitDir);
+      this.turnTaker = new TurnTaker(this.repo, this.runner, this.say, this.shutdown, (fn) => this.locked(fn));
+      return await this.turns();
+    } finally {
+      locks.release();
+    }
+  }
+
+  private async turns(): Promise<number> {
     const { repo, roles } = this;
     const loops = repo.config.get("sync.loops");
     for (const role of roles) requirePrompt(role, repo); // fail fast; checked again right before marking running
@@ -61,7 +80,7 @@ export class SyncRunner {
     if (roles.some((r) => r.initialisesState)) await this.initStateIfMissing();
     // Crash leftovers exist only at start-up: within a run a failed push exits.
     await this.locked(() => this.discardUncommittedState());
-    for (const role of roles) await this.resumeUnpushedStamp(role);
+    await this.publishPending();
     for (let pass = 0; pass < loops; pass++) {
       for (const role of roles) {
         const code = await this.turnFor(role);
@@ -79,15 +98,29 @@ export class SyncRunner {
 
   /** Wait for the role's turn and take it; null to go on, an exit code to stop. */
   private async turnFor(role: Role): Promise<number | null> {
+    let disagreements = 0;
     for (;;) {
       const state = await this.wait(role, `${role.actor}'s turn`, (s) => s.expected_actor === role.actor);
       if (state === "exit") return Exit.ok;
-      const result: TurnResult = await this.turnTaker.take(role);
+      const tip = this.lastSeen?.tip ?? null;
+      const result: TurnResult = await this.turnTaker.take(role, tip);
       this.lastSeen = null;
+      if (result === "lost-race") {
+        this.say(`[sync] another runner marked ${role.actor}'s turn first; waiting`);
+        await this.fetch();
+        continue;
+      }
       if (result === "not-my-turn") {
-        // The checked-out state disagrees with the remote's (a local commit moved it): look again shortly.
-        this.say(`[sync] the local ${this.repo.stateRel} says it is not ${role.actor}'s turn after the pull; checking the remote again`);
-        await sleep(Math.max(100, this.repo.config.ms("sync.poll_interval")));
+        // The checked-out state disagrees with the remote's: local state commits the remote lacks.
+        // Publish them or set them aside, once; a second disagreement is explained, never spun on.
+        if (++disagreements > 1) {
+          throw new OrchError(
+            Exit.runtime,
+            `the local ${this.repo.stateRel} still disagrees with ${this.repo.remote}/${this.repo.branch} after publishing; compare them (git log --oneline ${this.repo.remote}/${this.repo.branch}...HEAD -- ${this.repo.stateRel}) and fix by hand`,
+          );
+        }
+        this.say(`[sync] the local ${this.repo.stateRel} says it is not ${role.actor}'s turn after the pull; reconciling with the remote`);
+        await this.locked(() => this.publishPendingLocked());
         await this.fetch();
         continue;
       }
@@ -96,6 +129,29 @@ export class SyncRunner {
       return result === Exit.ok ? null : result;
     }
   }
+
+  private async publishPending(): Promise<void> {
+    await this.locked(() => this.publishPendingLocked());
+    await this.fetch();
+  }
+
+  private async publishPendingLocked(): Promise<void> {
+    const { line } = await publishPending(this.repo);
+    if (line) this.say(line);
+  }
+
+  /** A running mark of this actor that another clone holds: wait, and say so once per mark. */
+  private async heldByOther(role: Role, seen: Seen & { state: State }): Promise<boolean> {
+    if (seen.state.status !== `running-${role.actor}`) return false;
+    const holding = holderOf(await remoteMark(this.repo), this.runner);
+    if (holding.kind !== "other") return false;
+    if (this.announcedHold !== holding.markSha) {
+      this.announcedHold = holding.markSha;
+      this.say(heldMessage(role.actor, seen.state.iteration, holding));
+    }
+    return true;
+  }
+  private announcedHold: string | null = null;
 
   private async fetch(): Promise<void> {
     this.lastSeen = null;
@@ -109,7 +165,8 @@ export class SyncRunner {
   /** The remote branch's tip and state (per the last fetch); state null when it has none. */
   private async remoteState(): Promise<Seen> {
     const { sha, content } = await this.repo.git.refAndFile(this.remoteRef(), this.repo.stateRel);
-    return { tip: sha, state: content === null ? null : parseState(content, `${this.repo.stateRel} (on ${this.repo.remote}/${this.repo.branch})`) };
+    const { stateRel, remote, branch } = this.repo;
+    return { tip: sha, state: content === null ? null : parseState(content, `${stateRel} (on ${remote}/${branch})`, remoteStateRestore(remote, branch, stateRel)) };
   }
 
   private async initStateIfMissing(): Promise<void> {
@@ -123,22 +180,6 @@ export class SyncRunner {
         this.say(`[sync] initialised ${repo.stateRel} (${subjects.init()})`);
       }
     });
-  }
-
-  /** SPEC §4.2: this role's own stamp committed but not pushed (crash before the push): push it, don't rerun. */
-  private async resumeUnpushedStamp(role: Role): Promise<void> {
-    const { repo } = this;
-    const out = await repo.git.run(["log", "--format=%s%x00", `${this.remoteRef()}..HEAD`], { allowFail: true });
-    if (out.code !== 0) return;
-    const stamp = out.stdout
-      .split("\0")
-      .map((s) => s.trim())
-      .map(parseSubject)
-      .find((p) => p && p.actor === role.actor && (p.kind === "ok" || p.kind === "fail"));
-    if (!stamp) return;
-    this.say(`[sync] found an unpushed ${role.actor} stamp (i=${stamp.iteration} ${stamp.kind}); pushing it instead of rerunning the turn`);
-    await this.locked(() => publish(repo));
-    await this.fetch();
   }
 
   private async wait(role: Role, what: string, ready: (s: State) => boolean): Promise<State | "exit"> {
@@ -157,6 +198,7 @@ export class SyncRunner {
         actor: role.actor,
         peer: role.peer,
         say: this.say,
+        held: (seen) => this.heldByOther(role, seen),
       },
       what,
       ready,
@@ -179,6 +221,7 @@ export class SyncRunner {
    */
   private async discardUncommittedState(): Promise<void> {
     const { git, stateRel } = this.repo;
+    removeStaleTemps(this.repo.statePath);
     const dirty = await git.statusZ({ untracked: false, paths: [stateRel] });
     if (dirty.length === 0 || !(await git.show("HEAD", stateRel))) return;
     this.say(`[sync] ${stateRel} had an uncommitted change (an interrupted stamp); restoring the committed version`);
@@ -192,4 +235,24 @@ export function formatElapsed(ms: number): string {
   if (s < 60) return `${s}s`;
   if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`;
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
+}
+
+/** Temp files of state writes a crash cut short (`.state.json.<pid>.tmp`); only orch writes them, under the repository lock. */
+function removeStaleTemps(statePath: string): void {
+  const dir = dirname(statePath);
+  const prefix = `.${basename(statePath)}.`;
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !name.endsWith(".tmp")) continue;
+    try {
+      unlinkSync(join(dir, name));
+    } catch {
+      // gone already
+    }
+  }
 }

@@ -1,21 +1,38 @@
 /**
- * One sync turn (SPEC §4 steps 4-7): pull, check the prompt, mark running,
- * run the agent, auto-commit what hygiene allows, stamp ok/fail, push.
+ * One sync turn (SPEC §4 steps 4-7, §13): pull, check the prompt and the
+ * agent, mark running (compare-and-swap), run the agent, auto-commit what
+ * hygiene allows, stamp ok/fail, push the stamp only while the remote still
+ * holds our mark.
  */
 import { relative } from "node:path";
 import { OrchError, Exit, errorMessage } from "../core/errors.ts";
+import { hostName, type Runner } from "../core/identity.ts";
 import type { Repo } from "../core/repo.ts";
 import type { Role } from "../core/roles.ts";
-import { safePull } from "../core/sync.ts";
-import { markRunning, readStateFile, serializeState, stampOutcome, subjects, type State } from "../core/state.ts";
+import { pushLeased, safePull } from "../core/sync.ts";
+import { isoUtc, markRunning, readStateFile, serializeState, stampOutcome, subjects, type State } from "../core/state.ts";
 import { afterTurn, prePullPublish, pullWithRecovery, type HygieneContext } from "../hygiene/index.ts";
-import { runAgent } from "./agent.ts";
-import { agentRun, agentSettings, requirePrompt } from "./agent-setup.ts";
-import { commitState, publish } from "./handoff.ts";
-import { createIterationLog, type IterationLog } from "./logs.ts";
+import { runAgent, type AgentOutcome } from "./agent.ts";
+import { agentRun, agentSettings, requireAgent, requirePrompt } from "./agent-setup.ts";
+import { remoteMark, runnerTrailer, setAside } from "./fencing.ts";
+import { commitState } from "./handoff.ts";
+import { openIterationLog, type IterationLog } from "./logs.ts";
 import type { Shutdown } from "./shutdown.ts";
 
-export type TurnResult = number | "not-my-turn";
+/** A turn's exit code; "not-my-turn" (the local state disagrees after the pull); "lost-race" (another runner marked first). */
+export type TurnResult = number | "not-my-turn" | "lost-race";
+
+/** What a running turn knows about itself. */
+interface Running {
+  role: Role;
+  state: State;
+  log: IterationLog;
+  /** Our mark commit, as pushed: the stamp goes out only while the remote's state still comes from it. */
+  markSha: string;
+  startedAt: Date;
+  /** The stamp is committed: a later failure must not stamp again. */
+  stamped?: boolean;
+}
 
 export class TurnTaker {
   /** The iteration of the last turn taken. */
@@ -24,6 +41,7 @@ export class TurnTaker {
 
   constructor(
     private readonly repo: Repo,
+    private readonly runner: Runner,
     private readonly say: (line: string) => void,
     private readonly shutdown: Shutdown,
     private readonly locked: <T>(fn: () => Promise<T>) => Promise<T>,
@@ -48,81 +66,183 @@ export class TurnTaker {
     await pullWithRecovery(ctx ?? this.hygiene(role), pull);
   }
 
-  /** Pull, prompt check, mark running, agent, hygiene, stamp, push. */
-  async take(role: Role): Promise<TurnResult> {
+  /**
+   * Pull, checks, mark running, agent, hygiene, stamp, push. `tip` is the
+   * remote branch's full sha the wait saw (and fetched): the mark is pushed
+   * only onto exactly that.
+   */
+  async take(role: Role, tip: string | null): Promise<TurnResult> {
     const { repo } = this;
-    const a = agentSettings(role, repo);
     const ctx = this.hygiene(role);
-    let running: State | undefined;
-    let log: IterationLog | undefined;
-    const begun = await this.locked(async () => {
+    let running: Running | undefined;
+    const begun = await this.locked(async (): Promise<TurnResult | null> => {
       if (role.prePullReports) await prePullPublish(ctx);
       await this.pull({ fetched: true }, role, ctx);
       const state = readStateFile(repo.statePath, repo.stateRel);
-      if (!state || state.expected_actor !== role.actor) return false;
+      if (!state || state.expected_actor !== role.actor) return "not-my-turn";
+      // Everything that would fail the turn right away is checked before anything is marked.
       requirePrompt(role, repo);
-      log = createIterationLog({ logDir: repo.logDir, branch: repo.branch, actor: role.actor, iteration: state.iteration, suffix: role.logSuffix(repo.config.forRole(role.section)) });
+      requireAgent(role, repo);
+      const log = openIterationLog(
+        { logDir: repo.logDir, branch: repo.branch, actor: role.actor, iteration: state.iteration, suffix: role.logSuffix(repo.config.forRole(role.section)) },
+        this.say,
+      );
       this.currentLog = log;
-      log.line("$ " + a.argv.join(" "));
-      running = markRunning(state, role.actor);
+      log.line("$ " + agentSettings(role, repo).argv.join(" "));
+      const marked = markRunning(state, role.actor);
       const subject = subjects.running(role.actor, state.iteration);
       // A relaunch within the same second as its own interrupted mark would write the
       // same bytes (git refuses an empty commit): that mark is already committed.
-      if (serializeState(running) !== serializeState(state)) await commitState(repo, running, { subject });
-      await publish(repo);
+      const committed = serializeState(marked) !== serializeState(state);
+      if (committed) await commitState(repo, marked, { subject, trailers: [runnerTrailer(this.runner)] });
+      if ((await pushLeased(repo.git, repo.remote, repo.branch, tip)) === "stale") {
+        // Another runner pushed first: take our mark back, never rebase it onto theirs.
+        if (committed) await repo.git.run(["reset", "--quiet", "--keep", "HEAD~1"]);
+        log.line(`[sync] another runner pushed to ${repo.remote}/${repo.branch} first; not taking i=${state.iteration}`);
+        log.close();
+        this.currentLog = null;
+        return "lost-race";
+      }
+      const markSha = (await repo.git.revParse("HEAD"))!;
       log.line(`[sync] ${subject}`);
       this.say(`[sync] ${subject} (log: ${relative(repo.top, log.path)})`);
-      return true;
+      running = { role, state: marked, log, markSha, startedAt: new Date() };
+      return null;
     });
-    if (!begun) return "not-my-turn";
+    if (begun !== null) return begun;
+    const turn = running!;
     try {
-      return await this.finish(role, running!, log!, ctx);
+      return await this.finish(turn, ctx);
+    } catch (e) {
+      return await this.failAfterMark(turn, e);
     } finally {
-      log!.close();
+      turn.log.close();
       this.currentLog = null;
     }
   }
 
-  private async finish(role: Role, running: State, log: IterationLog, ctx: HygieneContext): Promise<number> {
+  private async finish(turn: Running, ctx: HygieneContext): Promise<number> {
     const { repo, shutdown } = this;
-    this.lastIteration = running.iteration;
+    const { role, state, log } = turn;
+    this.lastIteration = state.iteration;
     shutdown.agentRunning = true;
-    const outcome = await runAgent(agentRun(role, repo, { branch: repo.branch, iteration: running.iteration, log, shutdown, say: this.say })).finally(
+    const outcome = await runAgent(agentRun(role, repo, { branch: repo.branch, iteration: state.iteration, log, shutdown, say: this.say })).finally(
       () => (shutdown.agentRunning = false),
     );
     if (outcome.interrupted) {
       log.line(`[sync] interrupted by ${outcome.interrupted}: the turn is not stamped; relaunch to run it again`);
-      this.say(`[sync] interrupted by ${outcome.interrupted}; turn i=${running.iteration} left unstamped`);
+      this.say(`[sync] interrupted by ${outcome.interrupted}; turn i=${state.iteration} left unstamped`);
       return outcome.code;
     }
+    const away = await this.branchAfterAgent();
     return this.locked(async () => {
+      const before = (await repo.git.revParse("HEAD"))!;
       const hygiene = await afterTurn(ctx);
       const blocked = hygiene.blocked;
       if (blocked.length > 0) {
         const msg = `[sync] handoff refused: dirty paths outside the doc/meta whitelist: ${blocked.join(", ")}`;
         log.line(msg);
         this.say(msg);
+        // A refused handoff pushes its fail stamp and nothing else: take the auto-commits back.
+        if (hygiene.committed.length > 0) await this.undoCommits(before, hygiene.committed);
       }
-      const ok = outcome.code === 0 && blocked.length === 0;
-      const sha = await repo.git.shortHead();
-      const stamped = stampOutcome(running, role.actor, ok ? "ok" : "fail", sha);
-      const subject = subjects.stamp(role.actor, ok ? "ok" : "fail", stamped.iteration, sha);
-      await commitState(repo, stamped, { subject });
-      log.line(`[sync] ${subject}`);
-      try {
-        await publish(repo);
-      } catch (e) {
-        const msg = `failed to push the stamp (${errorMessage(e)}); relaunch to push it without rerunning the turn`;
-        log.line(`[sync] ERROR: ${msg}`);
-        throw new OrchError(Exit.runtime, msg, { cause: e });
-      }
-      this.say(`[sync] ${subject}`);
+      const ok = outcome.code === 0 && blocked.length === 0 && away === null;
+      const code = ok ? Exit.ok : outcome.code !== 0 ? outcome.code : away !== null ? Exit.runtime : Exit.hygiene;
+      const why = away ?? (outcome.timedOut ? `agent ${outcome.timedOut} timeout` : outcome.code !== 0 ? `agent exited ${outcome.code}` : "hygiene violation");
+      await this.stamp(turn, ok, code, ok ? null : why, outcome);
       if (ok) return Exit.ok;
-      const code = outcome.code !== 0 ? outcome.code : Exit.hygiene;
-      const why = outcome.timedOut ? `agent ${outcome.timedOut} timeout` : outcome.code !== 0 ? `agent exited ${outcome.code}` : "hygiene violation";
       log.line(`[sync] turn failed (${why}); stamped fail and pushed; exiting ${code}`);
-      this.say(`${role.tag} turn i=${running.iteration} failed (${why}); stamped fail; exiting ${code}`);
+      this.say(`${role.tag} turn i=${state.iteration} failed (${why}); stamped fail; exiting ${code}`);
       return code;
     });
+  }
+
+  /** The agent must leave the clone on the shared branch; if it switched, switch back (git refuses to lose work) or fail. */
+  private async branchAfterAgent(): Promise<string | null> {
+    const { git, branch } = this.repo;
+    const now = await git.currentBranch();
+    if (now === branch) return null;
+    const why = `the agent switched the clone to ${now ? `branch '${now}'` : "a detached HEAD"}`;
+    const back = await git.run(["switch", "--quiet", branch], { allowFail: true });
+    if (back.code !== 0) throw new OrchError(Exit.runtime, `${why} and orch cannot switch back to '${branch}' (${errorMessage(back.stderr)}); switch back by hand (git switch ${branch}) and relaunch: the turn is rerun`);
+    return why;
+  }
+
+  /** Take back auto-commits made after `before`, leaving their files as the agent left them (dirty, unstaged). */
+  private async undoCommits(before: string, paths: string[]): Promise<void> {
+    const { git } = this.repo;
+    await git.run(["reset", "--quiet", "--soft", before]);
+    await git.run(["--literal-pathspecs", "reset", "--quiet", before, "--pathspec-from-file=-", "--pathspec-file-nul"], { input: paths.join("\0") + "\0", allowFail: true });
+  }
+
+  /** Commit the stamp with its receipt and push it, fenced by our mark. */
+  private async stamp(turn: Running, ok: boolean, code: number, reason: string | null, outcome: AgentOutcome | null): Promise<void> {
+    const { repo } = this;
+    const { role, state, log } = turn;
+    const sha = await repo.git.shortHead();
+    const stamped = stampOutcome(state, role.actor, ok ? "ok" : "fail", sha);
+    const subject = subjects.stamp(role.actor, ok ? "ok" : "fail", stamped.iteration, sha);
+    const trailers: [string, string][] = [
+      ["Orch-Duration", `${Math.round((Date.now() - turn.startedAt.getTime()) / 1000)}s`],
+      ["Orch-Exit", String(code)],
+      ["Orch-Attempts", outcome ? "1" : "0"],
+      ["Orch-Host", hostName()],
+      ["Orch-Started", isoUtc(turn.startedAt)],
+      ["Orch-Log", relative(repo.top, log.path)],
+      ["Orch-Prompt", relative(repo.top, role.promptPath(repo.config.forRole(role.section), repo.top))],
+    ];
+    if (reason) trailers.push(["Orch-Reason", reason]);
+    await commitState(repo, stamped, { subject, trailers });
+    turn.stamped = true;
+    log.line(`[sync] ${subject}`);
+    await this.pushStamp(turn);
+    this.say(`[sync] ${subject}`);
+  }
+
+  /**
+   * Push the stamp while the remote's state still comes from our mark. When the
+   * remote moved by other commits, rebase onto them and try again; when its
+   * state moved (taken over, or another runner stamped), push nothing, keep
+   * the work on an obsolete branch and exit 7.
+   */
+  private async pushStamp(turn: Running): Promise<void> {
+    const { repo } = this;
+    let expected = turn.markSha;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      let result: "ok" | "stale";
+      try {
+        result = await pushLeased(repo.git, repo.remote, repo.branch, expected);
+      } catch (e) {
+        const msg = `failed to push the stamp (${errorMessage(e)}); relaunch to push it without rerunning the turn`;
+        turn.log.line(`[sync] ERROR: ${msg}`);
+        throw new OrchError(e instanceof OrchError ? e.exitCode : Exit.runtime, msg, { cause: e });
+      }
+      if (result === "ok") return;
+      await repo.git.fetch(repo.remote, repo.branch);
+      const mark = await remoteMark(repo);
+      if (mark?.sha !== turn.markSha) {
+        const kept = await setAside(repo, turn.role.actor, turn.state.iteration);
+        const msg = `${turn.role.actor}'s turn i=${turn.state.iteration} was taken over or stamped elsewhere while it ran: nothing was pushed; this turn's work is kept on ${kept}`;
+        turn.log.line(`[sync] ${msg}`);
+        throw new OrchError(Exit.fenced, msg);
+      }
+      turn.log.line(`[sync] ${repo.remote}/${repo.branch} moved (not its state); rebasing the stamp onto it`);
+      await safePull(repo.git, repo.remote, repo.branch, { fetched: true });
+      expected = (await repo.git.revParse(`refs/remotes/${repo.remote}/${repo.branch}`))!;
+    }
+    throw new OrchError(Exit.runtime, `failed to push the stamp: ${repo.remote}/${repo.branch} kept moving; relaunch to push it without rerunning the turn`);
+  }
+
+  /** Anything that failed after the mark: stamp fail (so the turn is not left running) and exit with the failure. */
+  private async failAfterMark(turn: Running, e: unknown): Promise<number> {
+    if (turn.stamped || (e instanceof OrchError && e.exitCode === Exit.fenced)) throw e;
+    const why = errorMessage(e);
+    turn.log.line(`[sync] ERROR after the mark: ${why}`);
+    try {
+      await this.locked(() => this.stamp(turn, false, e instanceof OrchError ? e.exitCode : Exit.runtime, why, null));
+    } catch (stampError) {
+      turn.log.line(`[sync] could not stamp fail either: ${errorMessage(stampError)}`);
+    }
+    throw e;
   }
 }

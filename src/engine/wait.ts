@@ -17,6 +17,11 @@ export interface Waiter {
   actor: Actor;
   peer: Actor;
   say: (line: string) => void;
+  /**
+   * Asked when `ready` says yes: may the turn be taken? (No while another
+   * clone's runner holds it.) Asked again only when the remote tip moves.
+   */
+  held?: (seen: Seen & { state: State }) => Promise<boolean>;
 }
 
 /**
@@ -40,11 +45,16 @@ export async function waitFor(w: Waiter, what: string, ready: (s: State) => bool
   let tip = first.tip;
   let state = orGalphsTurn(first.state);
   let idlePolls = 0;
+  let heldAt: string | null | undefined;
   for (;;) {
     const seen = `${state.expected_actor}/${state.status}/${state.iteration}`;
     if (w.verbose && seen !== lastSeen) w.say(`[sync] state: actor=${state.expected_actor} status=${state.status} iter=${state.iteration}`);
     lastSeen = seen;
-    if (state.extra.exit === true || ready(state)) return { tip, state };
+    if (state.extra.exit === true) return { tip, state };
+    if (ready(state)) {
+      if (heldAt !== tip) heldAt = w.held && (await w.held({ tip, state })) ? tip : undefined;
+      if (heldAt !== tip) return { tip, state };
+    }
     if (!peerFailureNoticed && state.expected_actor === w.peer && state.status === "failed") {
       peerFailureNoticed = true;
       w.say(`[sync] ${w.peer} stamped failed at i=${state.iteration}; waiting for it to be rerun or stamped by hand (orch stamp ${w.peer} ok)`);

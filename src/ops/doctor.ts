@@ -3,7 +3,7 @@ import { join, relative } from "node:path";
 import { OrchError, errorMessage } from "../core/errors.ts";
 import { gitVersion, type Git } from "../core/git.ts";
 import { tryLock } from "../core/lock.ts";
-import { run } from "../core/proc.ts";
+import { findExecutable, run } from "../core/proc.ts";
 import { inRepo, openRepoOrDir, type Clone, type NoRepo } from "../core/repo.ts";
 import { ROLES, type Role } from "../core/roles.ts";
 import { readStateFile } from "../core/state.ts";
@@ -170,7 +170,7 @@ async function checkAgent(ctx: Clone, role: Role, roleCount: number, versionTime
   const argv = ctx.config.forRole(role.section).get(role.agentKey);
   const exe = argv[0]!;
   const name = `${role.command} agent`;
-  const path = exe.includes("/") ? executable(inRepo(ctx.top, exe).abs) : Bun.which(exe, { PATH: ctx.env.PATH ?? "", cwd: ctx.top });
+  const path = findExecutable(exe, ctx.top, ctx.env);
   if (!path) {
     const other = ROLES.find((r) => r !== role)!;
     return {
@@ -191,14 +191,6 @@ async function checkAgent(ctx: Clone, role: Role, roleCount: number, versionTime
   return { name, ok: true, detail: `${name} ${exe} (${path}${version})` };
 }
 
-function executable(path: string): string | null {
-  try {
-    accessSync(path, constants.X_OK);
-    return path;
-  } catch {
-    return null;
-  }
-}
 
 async function checkIgnored(ctx: Clone): Promise<Check> {
   const dirs = [...new Set([inRepo(ctx.top, ctx.config.get("logs.dir")).rel, "tmp"])].filter((d) => !d.startsWith(".."));

@@ -1,6 +1,6 @@
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { ACTORS, parseState, parseSubject, readStateFile, type Actor, type State } from "../core/state.ts";
+import { ACTORS, parseState, parseSubject, readStateFile, remoteStateRestore, type Actor, type State } from "../core/state.ts";
 import { openRepo } from "../core/repo.ts";
 import { fetchBranch, RemoteBranchMissing } from "../core/sync.ts";
 import { errorMessage } from "../core/errors.ts";
@@ -122,7 +122,7 @@ export async function gatherStatus(opts: StatusOptions): Promise<StatusReport> {
   let shown: State | null = null;
   let source = "none";
   if (remoteText !== null) {
-    shown = parseState(remoteText, `${remote}/${branch}:${state.rel}`);
+    shown = parseState(remoteText, `${remote}/${branch}:${state.rel}`, remoteStateRestore(remote, branch, state.rel));
     source = `${remote}/${branch}`;
   } else if (workingState) {
     shown = workingState;
