@@ -33,9 +33,9 @@ const REPORT_EXTENSIONS = [".png", ".jpeg", ".npy", ".txt", ".md", ".json", ".lo
 
 export const SETTINGS: Setting[] = [
   // [git]
-  { key: "git.remote", kind: "string", default: "origin", doc: "Remote that carries the shared branch.", flag: "remote", commands: [...ROLES, "stamp", "status", "doctor", "init"], valueHint: "NAME" },
-  { key: "git.branch", kind: "string", default: "", doc: "Branch both actors share; orch refuses to run on another. Empty = the checked-out branch.", flag: "branch", env: ["ORCHESTRATION_BRANCH"], commands: [...ROLES, "stamp", "status", "doctor", "init"], valueHint: "NAME" },
-  { key: "git.state_file", kind: "string", default: "sync/state.json", doc: "Turn state file, relative to the repository top level.", flag: "state-file", env: ["STATE_FILE"], commands: [...ROLES, "stamp", "tail", "status", "doctor", "init"], valueHint: "PATH" },
+  { key: "git.remote", kind: "string", default: "origin", doc: "Remote that carries the shared branch.", flag: "remote", commands: [...ROLES, "stamp", "status", "doctor", "init", "report"], valueHint: "NAME" },
+  { key: "git.branch", kind: "string", default: "", doc: "Branch both actors share; orch refuses to run on another. Empty = the checked-out branch.", flag: "branch", env: ["ORCHESTRATION_BRANCH"], commands: [...ROLES, "stamp", "status", "doctor", "init", "report"], valueHint: "NAME" },
+  { key: "git.state_file", kind: "string", default: "sync/state.json", doc: "Turn state file, relative to the repository top level.", flag: "state-file", env: ["STATE_FILE"], commands: [...ROLES, "stamp", "tail", "status", "doctor", "init", "report"], valueHint: "PATH" },
   { key: "git.timeout_sec", kind: "int", default: 120, doc: "Timeout for every git call, in seconds." },
   { key: "git.lock_timeout_sec", kind: "int", default: 30, doc: "How long to wait for the repository lock (<git-dir>/orchestrator.lock)." },
   { key: "git.network_retry_sec", kind: "int", default: 60, doc: "How long transient network errors are retried (with back-off) before giving up." },
