@@ -34,7 +34,7 @@ table { border-collapse:collapse; width:100%; font-size:13px; }
 th, td { text-align:left; padding:6px 8px; border-bottom:1px solid var(--line); white-space:nowrap; vertical-align:top; }
 th { position:sticky; top:0; background:var(--card); color:var(--dim); font-weight:600; }
 tr.turn-row { cursor:pointer; } tr.turn-row:hover, tr.turn-row:focus { background:var(--row); outline:none; }
-tr.turn-row[aria-expanded="true"] { background:var(--row); } tr.turn-row.fail td:first-child { box-shadow:inset 3px 0 var(--fail); }
+tr.turn-row[aria-expanded="true"] { background:var(--row); } tr.turn-row[data-outcome="fail"] td:first-child { box-shadow:inset 3px 0 var(--fail); }
 tr.nocode td { color:var(--dim); }
 tr.transcript td { white-space:normal; background:var(--row); }
 tr.transcript pre { max-height:480px; overflow:auto; margin:6px 0; padding:10px; background:var(--card); border:1px solid var(--line); border-radius:6px;
@@ -42,5 +42,6 @@ tr.transcript pre { max-height:480px; overflow:auto; margin:6px 0; padding:10px;
 .receipt { font-size:12px; color:var(--dim); margin:4px 0; }
 code { font-family:ui-monospace, Menlo, Consolas, monospace; font-size:12px; }
 ul.failures { padding-left:18px; } ul.failures li { margin:2px 0; }
-@media (max-width: 600px) { body { font-size:13px; } h1 { font-size:18px; } .cards { grid-template-columns:1fr; } svg { min-width:640px; } }
+@media (max-width: 600px) { body { font-size:13px; } h1 { font-size:18px; } .cards { grid-template-columns:1fr; }
+  svg { min-width:640px; } svg text { font-size:20px; } svg .tick { font-size:18px; } }
 `;

@@ -5,8 +5,8 @@
  * mistake. Every text from git or a log is escaped.
  */
 import { ACTORS } from "../core/state.ts";
-import { clock, count, dur, stamp, usd } from "./format.ts";
-import { chartSvg, esc, timelineSvg, turnId } from "./svg.ts";
+import { clock, count, dur, epoch, stamp, usd } from "./format.ts";
+import { chartSvg, esc, timelineDomain, timelineSvg, turnId } from "./svg.ts";
 import { PAGE_CSS } from "./html-style.ts";
 import type { Transcript } from "./transcripts.ts";
 import type { ActorSummary, Diffstat, HeartbeatView, Report, Turn } from "./types.ts";
@@ -62,6 +62,7 @@ export function renderHtml(r: Report, transcripts: Map<string, Transcript>, opts
 ${r.stalemates.map((s) => `<p class="warn">Stalemate: ralph changed no code in ${s.cycles} cycles in a row (i=${s.from_iteration}..${s.to_iteration}).</p>`).join("\n")}
 <section><h2>Timeline</h2>
 <div class="scroll">${timelineSvg(r)}</div>
+<p class="hint">${esc(domainText(r))}</p>
 <p class="legend"><span class="key ok"></span>ok <span class="key fail"></span>failed <span class="key retried"></span>retried <span class="key blocked"></span>blocked by a usage limit <span class="key wait"></span>handover (peer's stamp → running mark) <span class="key open"></span>running</p>
 </section>
 <section><h2>Duration and cost per iteration</h2>
@@ -112,6 +113,14 @@ function machine(hb: HeartbeatView | null, withDate: boolean): string {
   if (hb.last_output_at) bits.push(`last output ${clock(hb.last_output_at, withDate)}`);
   if (hb.reason) bits.push(esc(hb.reason));
   return bits.join(" · ");
+}
+
+function domainText(r: Report): string {
+  const d = timelineDomain(r);
+  const since = epoch(r.period.since);
+  const until = epoch(r.period.until);
+  if (d.from === since && d.to === until) return "Shows the whole period.";
+  return `Zoomed to the turns: ${stamp(new Date(d.from * 1000).toISOString())} → ${stamp(new Date(d.to * 1000).toISOString())}.`;
 }
 
 function failuresSection(r: Report, withDate: boolean): string {
@@ -170,6 +179,6 @@ function turnRows(t: Turn, i: number, tr: Transcript | undefined, withDate: bool
   const body = tr
     ? `<pre>${esc(tr.text)}</pre><p class="dim">${tr.source === "local" ? "log in this clone" : "shipped log"}${tr.omitted ? `; ${tr.omitted} bytes in the middle left out` : ""}</p>`
     : `<p class="dim">${t.log ? "Transcript not embedded (not in this clone or the shipped logs, or older than the newest turns embedded)." : "No log recorded for this turn."}</p>`;
-  return `<tr id="${id}" class="turn-row ${t.outcome}" tabindex="0" aria-expanded="false">${cells.map((c) => `<td>${c}</td>`).join("")}</tr>
+  return `<tr id="${id}" class="turn-row" data-outcome="${t.outcome}" tabindex="0" aria-expanded="false">${cells.map((c) => `<td>${c}</td>`).join("")}</tr>
 <tr class="transcript" hidden><td colspan="${cells.length}"><p class="receipt">${receipt.join(" · ")}</p>${body}</td></tr>`;
 }

@@ -79,7 +79,11 @@ export function buildReport(input: ModelInput): Report {
       if (c.files) work.files.push(...c.files);
       continue;
     }
-    if (p.kind === "init") continue;
+    if (p.kind === "init") {
+      // Commits before orch started are nobody's turn.
+      work = { commits: 0, files: [] };
+      continue;
+    }
     const actor = p.actor;
     if (p.kind === "running") {
       // The handover gap is measured once per peer stamp: a rerun's second mark is not a new wait.

@@ -16,13 +16,41 @@ const RIGHT = 16;
 const ROW = 40;
 const BAR = 22;
 
-const TICK_STEPS = [900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 2 * 86400, 7 * 86400, 14 * 86400, 30 * 86400];
+const TICK_STEPS = [60, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 2 * 86400, 7 * 86400, 14 * 86400, 30 * 86400];
 
 export const turnId = (t: Turn, i: number) => `t${i}-${t.actor}-${t.iteration}`;
 
-export function timelineSvg(r: Report): string {
+/**
+ * The span the timeline draws: the period, narrowed to the turns in it (a night
+ * in a 24 h report should fill the width), with a small margin either side.
+ */
+export function timelineDomain(r: Report): { from: number; to: number } {
   const since = epoch(r.period.since);
   const until = epoch(r.period.until);
+  const starts: number[] = [];
+  const ends: number[] = [];
+  for (const t of r.turns) {
+    const end = epoch(t.ended_at);
+    const start = t.started_at ? epoch(t.started_at) : end - (t.duration_sec ?? 0);
+    starts.push(start - t.peer_wait_sec);
+    ends.push(end);
+  }
+  for (const a of ACTORS) {
+    const run = r.actors[a].running;
+    if (run) {
+      starts.push(epoch(run.since));
+      ends.push(until);
+    }
+  }
+  if (starts.length === 0) return { from: since, to: until };
+  const lo = Math.max(since, Math.min(...starts));
+  const hi = Math.min(until, Math.max(...ends));
+  const pad = Math.max(60, (hi - lo) * 0.02);
+  return { from: Math.max(since, lo - pad), to: Math.min(until, hi + pad) };
+}
+
+export function timelineSvg(r: Report): string {
+  const { from: since, to: until } = timelineDomain(r);
   const span = Math.max(1, until - since);
   const x = (t: number) => LABEL + ((Math.min(Math.max(t, since), until) - since) / span) * (W - LABEL - RIGHT);
   const height = ROW * ACTORS.length + 28;
@@ -31,7 +59,7 @@ export function timelineSvg(r: Report): string {
     `<defs><pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" class="blocked-bg"/><line x1="0" y1="0" x2="0" y2="6" class="blocked-line"/></pattern></defs>`,
   );
   // Axis ticks first, so bars draw over the grid lines.
-  const step = TICK_STEPS.find((s) => span / s <= 12) ?? TICK_STEPS.at(-1)!;
+  const step = TICK_STEPS.find((s) => span / s <= 10) ?? TICK_STEPS.at(-1)!;
   const withDate = step >= 86400 || span > 86400;
   for (let t = Math.ceil(since / step) * step; t <= until; t += step) {
     const iso = new Date(t * 1000).toISOString();
