@@ -7,6 +7,7 @@
  */
 import { HistoryBuilder, MIN, type Trailers } from "./helpers.ts";
 import type { Clone } from "../helpers/world.ts";
+import type { Cycle } from "../../src/report/types.ts";
 
 export const LOG = {
   galph1: "logs/feature-x/galph/iter-00001_a.log",
@@ -75,7 +76,7 @@ export const KNOWN = {
     { iteration: 2, commits: 1, code: { files: 1, add: 20, del: 0 }, docs: { files: 0, add: 0, del: 0 }, ralph_code_files: 1, galph: "ok", ralph: "ok" },
     { iteration: 3, commits: 1, code: { files: 1, add: 3, del: 0 }, docs: { files: 1, add: 2, del: 0 }, ralph_code_files: 1, galph: "ok", ralph: "ok" },
     { iteration: 4, commits: 0, code: { files: 0, add: 0, del: 0 }, docs: { files: 0, add: 0, del: 0 }, ralph_code_files: 0, galph: "ok", ralph: null },
-  ],
+  ] as Cycle[],
   /** Minutes after t0 of the last running mark (ralph i=4). */
   ralphRunningAt: 166,
 };
