@@ -28,7 +28,14 @@ export function heartbeatView(raw: unknown, opts: { now: number; staleAfterSec: 
   const agent = hb.agent && typeof hb.agent === "object" ? (hb.agent as Record<string, unknown>) : null;
   // Only a running agent refreshes its heartbeat (every sync.heartbeat_push_sec); a waiting or
   // blocked runner pushes at phase changes only, so an old heartbeat there is not a sign of death.
-  const running = phase === "running" || opts.branchSaysRunning;
+  // A blocked runner is late only once its reset time is long past; any other phase is late when
+  // the branch says its turn is running.
+  const blockedUntil = time(hb.blocked_until);
+  const late = (since: number | null) => since !== null && opts.now - since > opts.staleAfterSec;
+  const stale =
+    phase === "running" ? late(updated ? parseUtc(updated) : null)
+    : phase === "blocked" ? late(blockedUntil ? parseUtc(blockedUntil) : null)
+    : opts.branchSaysRunning && late(updated ? parseUtc(updated) : null);
   return {
     phase,
     host: str(hb.host),
@@ -42,10 +49,10 @@ export function heartbeatView(raw: unknown, opts: { now: number; staleAfterSec: 
     turn_started_at: turnStarted,
     last_output_at: time(hb.last_output_at),
     updated_at: updated,
-    blocked_until: time(hb.blocked_until),
+    blocked_until: blockedUntil,
     reason: str(hb.reason),
     age_sec: age,
-    stale: running && age !== null && age > opts.staleAfterSec,
+    stale,
   };
 }
 

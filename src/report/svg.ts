@@ -15,6 +15,8 @@ const LABEL = 64;
 const RIGHT = 16;
 const ROW = 40;
 const BAR = 22;
+/** The chart's left margin: room for its duration axis labels at phone font sizes. */
+const CHART_LEFT = 88;
 
 const TICK_STEPS = [60, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 2 * 86400, 7 * 86400, 14 * 86400, 30 * 86400];
 
@@ -125,22 +127,22 @@ export function chartSvg(r: Report): string {
   const maxDur = Math.max(60, ...[...per.values()].map((p) => Math.max(p.galph, p.ralph)));
   const costs = [...per.values()].map((p) => p.cost).filter((c): c is number => c !== null);
   const maxCost = Math.max(0.01, ...costs);
-  const slot = (W - LABEL - 56) / iters.length;
+  const slot = (W - CHART_LEFT - 56) / iters.length;
   const bw = Math.max(1, Math.min(18, slot / 2 - 1));
   const yDur = (s: number) => top + plotH - (s / maxDur) * plotH;
   const yCost = (c: number) => top + plotH - (c / maxCost) * plotH;
   const parts: string[] = [];
   for (const frac of [0, 0.5, 1]) {
     const yy = top + plotH - frac * plotH;
-    parts.push(`<line class="grid" x1="${LABEL}" x2="${W - 56}" y1="${f(yy)}" y2="${f(yy)}"/>`);
-    parts.push(`<text class="tick" x="${LABEL - 6}" y="${f(yy + 4)}" text-anchor="end">${dur(frac * maxDur)}</text>`);
+    parts.push(`<line class="grid" x1="${CHART_LEFT}" x2="${W - 56}" y1="${f(yy)}" y2="${f(yy)}"/>`);
+    parts.push(`<text class="tick" x="${CHART_LEFT - 6}" y="${f(yy + 4)}" text-anchor="end">${dur(frac * maxDur)}</text>`);
     if (costs.length) parts.push(`<text class="tick cost" x="${W - 50}" y="${f(yy + 4)}">${usd(frac * maxCost)}</text>`);
   }
   const labelEvery = Math.max(1, Math.ceil(iters.length / 20));
   const points: string[] = [];
   iters.forEach((it, k) => {
     const p = per.get(it)!;
-    const cx = LABEL + slot * k + slot / 2;
+    const cx = CHART_LEFT + slot * k + slot / 2;
     (["galph", "ralph"] as Actor[]).forEach((a, j) => {
       const v = p[a];
       if (v <= 0) return;

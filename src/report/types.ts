@@ -170,6 +170,6 @@ export interface HeartbeatView {
   reason: string | null;
   /** Seconds since updated_at at generation time. */
   age_sec: number | null;
-  /** Running (by its phase or the branch) with a heartbeat older than sync.stale_after_sec. */
+  /** Late by sync.stale_after_sec: running with an old heartbeat, blocked long past its reset time, or another phase while the branch says this actor's turn is running. */
   stale: boolean;
 }

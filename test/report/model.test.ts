@@ -224,6 +224,10 @@ describe("heartbeat view", () => {
     // a waiting runner pushes only at phase changes: an old heartbeat is not stale unless the branch says it is running
     expect(heartbeatView(hb({ phase: "waiting", updated_at: "2026-12-01T00:00:00Z" }), { now, staleAfterSec: 600, branchSaysRunning: false })).toMatchObject({ since: "2026-12-01T00:00:00Z", stale: false });
     expect(heartbeatView(hb({ phase: "waiting", updated_at: "2026-12-01T00:00:00Z" }), { now, staleAfterSec: 600, branchSaysRunning: true })!.stale).toBe(true);
+    // blocked: late only once the reset time is long past, whatever the branch says
+    const blocked = (until: string) => heartbeatView(hb({ phase: "blocked", updated_at: "2026-12-01T00:00:00Z", blocked_until: until }), { now, staleAfterSec: 600, branchSaysRunning: true })!;
+    expect(blocked("2026-12-01T02:00:00Z")).toMatchObject({ stale: false, blocked_until: "2026-12-01T02:00:00Z" });
+    expect(blocked("2026-12-01T00:49:00Z").stale).toBe(true);
     expect(heartbeatView(null, { now, staleAfterSec: 600, branchSaysRunning: true })).toBeNull();
     expect(heartbeatView("not json", { now, staleAfterSec: 600, branchSaysRunning: false })!.phase).toBe("unreadable");
   });
