@@ -105,7 +105,7 @@ describe("orch report --html", () => {
     expect(await p.locator("table.turns tr.turn-row").count()).toBe(8);
     expect(await p.locator(".card[data-actor=ralph]").innerText()).toContain("blocked · on host-b");
     // no horizontal scrolling of the page itself at 1280 px
-    expect(await p.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1280);
+    expect(await p.evaluate<number>("document.documentElement.scrollWidth")).toBeLessThanOrEqual(1280);
     await p.screenshot({ path: join(ARTIFACTS, "report-1280x800.png") });
     await p.screenshot({ path: join(ARTIFACTS, "report-docs.png"), fullPage: true });
     expect(statSync(join(ARTIFACTS, "report-1280x800.png")).size).toBeGreaterThan(10_000);
@@ -130,7 +130,7 @@ describe("orch report --html", () => {
     expect(galph).toContain("<script>window.__pwned = 1</script>");
     expect(galph).toContain("red & done");
     expect(galph).not.toContain("\x1b");
-    expect(await p.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+    expect(await p.evaluate<unknown>("window.__pwned")).toBeUndefined();
     const long = await transcriptOf(2, "ralph", "ok");
     expect(long).toContain("first line of a long log");
     expect(long).toContain("the result line");
@@ -148,8 +148,8 @@ describe("orch report --html", () => {
 
   test("readable on a phone: cards stack, the pictures scroll inside their box", async () => {
     const { p, errors, requests } = await open({ width: 390, height: 844 });
-    expect(await p.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
-    const cards = await p.locator(".card").evaluateAll((els) => els.map((e) => e.getBoundingClientRect().top));
+    expect(await p.evaluate<number>("document.documentElement.scrollWidth")).toBeLessThanOrEqual(390);
+    const cards = await p.locator(".card").evaluateAll((els) => els.map((e) => (e as unknown as { getBoundingClientRect(): { top: number } }).getBoundingClientRect().top));
     expect(cards[1]!).toBeGreaterThan(cards[0]!);
     await p.screenshot({ path: join(ARTIFACTS, "report-phone.png"), fullPage: true });
     expect(errors).toEqual([]);
