@@ -11,6 +11,7 @@ import { join } from "node:path";
 const BENCHMARKS = [
   { name: "engine", script: "bench-engine.ts" },
   { name: "digest", script: "bench-digest.ts" },
+  { name: "report", script: "bench-report.ts" },
 ];
 
 const results: string[] = [];

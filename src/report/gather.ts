@@ -11,7 +11,7 @@ import { ACTORS } from "../core/state.ts";
 import { OrchError, Exit } from "../core/errors.ts";
 import type { Git } from "../core/git.ts";
 import { parsePeriod } from "./period.ts";
-import { readHistory, CONTEXT_SEC } from "./history.ts";
+import { readHistory, readNumstat, CONTEXT_SEC } from "./history.ts";
 import { buildReport, needsNumstat } from "./model.ts";
 import { readHeartbeats, syncRemote, trackingRef } from "./sources.ts";
 import type { Report } from "./types.ts";
@@ -67,9 +67,12 @@ export async function gatherReport(opts: ReportOptions): Promise<Gathered> {
   const since = Math.floor(period.since.getTime() / 1000);
   const until = Math.floor(period.until.getTime() / 1000);
   const window = { fromSec: since - CONTEXT_SEC, untilSec: until };
-  let commits = ref ? await readHistory(git, ref, { ...window, numstat: false }) : [];
+  const commits = ref ? await readHistory(git, ref, window) : [];
   const numstat = ref !== null && needsNumstat(commits, since, until);
-  if (numstat) commits = await readHistory(git, ref!, { ...window, numstat: true });
+  if (numstat) {
+    const files = await readNumstat(git, ref!, window);
+    for (const c of commits) c.files = files.get(c.sha) ?? [];
+  }
 
   const docGlobs = config.get<string[]>("autocommit.whitelist").map((g) => g.trim().replace(/^\.\//, "")).filter(Boolean);
   const isDocGlob = docGlobs.length ? picomatch(docGlobs, { dot: true }) : () => false;

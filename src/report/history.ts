@@ -2,7 +2,7 @@
  * The branch's history for the report: one `git log` of its first-parent line
  * over the period (stamps with their receipt trailers, and the work commits
  * between them, counted), and, only when some stamp has no Orch-Diffstat, one
- * more with `--numstat` for the code-vs-docs split.
+ * more with `--numstat` of the work commits for the code-vs-docs split.
  */
 import type { Git } from "../core/git.ts";
 import type { CommitRecord, FileChange } from "./model.ts";
@@ -12,17 +12,30 @@ export const CONTEXT_SEC = 2 * 86400;
 
 const FORMAT = "--format=%x1e%H%x00%ct%x00%s%x00%(trailers:only,unfold)%x00";
 
-export async function readHistory(git: Git, ref: string, opts: { fromSec: number; untilSec: number; numstat: boolean }): Promise<CommitRecord[]> {
-  const args = [
+function logArgs(format: string, opts: { fromSec: number; untilSec: number }): string[] {
+  return [
     "-c", "core.quotePath=false",
     "-c", "log.showSignature=false",
-    "log", "--first-parent", "--no-color", "--no-renames", FORMAT,
-    `--since=@${opts.fromSec}`, `--until=@${opts.untilSec}`,
+    "log", "--first-parent", "--no-color", "--no-decorate", "--no-mailmap", "--no-renames", format,
+    // git reads a small `@N` as something other than epoch seconds: no lower bound then.
+    ...(opts.fromSec > 1e9 ? [`--since=@${opts.fromSec}`] : []),
+    `--until=@${opts.untilSec}`,
   ];
-  if (opts.numstat) args.push("--numstat");
-  args.push(ref, "--");
-  const out = await git.out(args);
-  return parseLog(out, opts.numstat).reverse();
+}
+
+/** Oldest first: every commit of the first-parent line in the window, with its subject and trailers. */
+export async function readHistory(git: Git, ref: string, opts: { fromSec: number; untilSec: number }): Promise<CommitRecord[]> {
+  const out = await git.out([...logArgs(FORMAT, opts), ref, "--"]);
+  return parseLog(out, false).reverse();
+}
+
+/**
+ * Per-file line counts of the work commits in the window, by sha. Stamps and running marks are
+ * left out by their subject (they change only the state file), which spares git most tree diffs.
+ */
+export async function readNumstat(git: Git, ref: string, opts: { fromSec: number; untilSec: number }): Promise<Map<string, FileChange[]>> {
+  const out = await git.out([...logArgs("--format=%x1e%H%x00%x00%x00%x00", opts), "--numstat", "--invert-grep", "--grep=^\\[SYNC ", ref, "--"]);
+  return new Map(parseLog(out, true).map((c) => [c.sha, c.files ?? []]));
 }
 
 /** Records start with \x1e; four NUL-terminated fields, then (with --numstat) `add\tdel\tpath` lines. */

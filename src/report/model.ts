@@ -3,8 +3,8 @@
  * caller reads git (history.ts, sources.ts) and hands the records in, so the
  * figures are tested directly and the same facts feed text, JSON and HTML.
  */
-import { ACTORS, isoUtc, parseSubject, type Actor } from "../core/state.ts";
-import { parseReceipt, type Receipt } from "./trailers.ts";
+import { ACTORS, parseSubject, type Actor } from "../core/state.ts";
+import { hasDiffstat, parseReceipt, type Receipt } from "./trailers.ts";
 import { heartbeatView } from "./heartbeat.ts";
 import { REPORT_SCHEMA, type ActorSummary, type Cycle, type Diffstat, type Failure, type Report, type Stalemate, type Tokens, type Turn } from "./types.ts";
 
@@ -55,7 +55,7 @@ export function needsNumstat(commits: CommitRecord[], since: number, until: numb
   return commits.some((c) => {
     if (c.time < since || c.time > until) return false;
     const p = parseSubject(c.subject);
-    return (p?.kind === "ok" || p?.kind === "fail") && parseReceipt(c.trailers).diffstat === null;
+    return (p?.kind === "ok" || p?.kind === "fail") && !hasDiffstat(c.trailers);
   });
 }
 
@@ -99,7 +99,7 @@ export function buildReport(input: ModelInput): Report {
     if (c.time >= since) {
       const receipt = parseReceipt(c.trailers);
       const iteration = (p.iteration ?? 0) - (actor === "ralph" && p.kind === "ok" ? 1 : 0);
-      turns.push(turnOf(c, actor, p.kind, iteration, receipt, running[actor]?.time ?? null, waitBefore[actor], work, input));
+      turns.push(turnOf(c, p.sha ?? null, actor, p.kind, iteration, receipt, running[actor]?.time ?? null, waitBefore[actor], work, input));
     }
     running[actor] = null;
     waitBefore[actor] = 0;
@@ -115,7 +115,7 @@ export function buildReport(input: ModelInput): Report {
   const machines = {} as Report["machines"];
   for (const a of ACTORS) {
     const r = running[a];
-    actors[a] = summarize(turns.filter((t) => t.actor === a), peerWait[a], r && r.time >= since ? { iteration: r.iteration, since: isoUtc(new Date(r.time * 1000)) } : null);
+    actors[a] = summarize(turns.filter((t) => t.actor === a), peerWait[a], r && r.time >= since ? { iteration: r.iteration, since: iso(r.time) } : null);
     machines[a] = { heartbeat: heartbeatView(input.heartbeats[a], { now: input.now, staleAfterSec: input.staleAfterSec, branchSaysRunning: r !== null }) };
   }
   return {
@@ -137,10 +137,12 @@ export function buildReport(input: ModelInput): Report {
   };
 }
 
-const iso = (sec: number) => isoUtc(new Date(sec * 1000));
+/** `YYYY-MM-DDTHH:MM:SSZ` of whole epoch seconds (toISOString without the regex of isoUtc: this runs per turn). */
+const iso = (sec: number) => new Date(sec * 1000).toISOString().slice(0, 19) + "Z";
 
 function turnOf(
   c: CommitRecord,
+  workCommit: string | null,
   actor: Actor,
   outcome: "ok" | "fail",
   iteration: number,
@@ -151,7 +153,6 @@ function turnOf(
   input: ModelInput,
 ): Turn {
   const started = r.started ?? markTime;
-  const sha = parseSubject(c.subject)?.sha ?? null;
   return {
     actor,
     iteration,
@@ -176,7 +177,7 @@ function turnOf(
     nudges: r.nudges,
     takeover: r.takeover,
     stamp_commit: c.sha,
-    work_commit: sha ?? null,
+    work_commit: workCommit,
     receipt: r.any,
   };
 }

@@ -7,7 +7,9 @@ import { ACTORS, type Actor } from "../core/state.ts";
 import { dur, epoch, usd } from "./format.ts";
 import type { Report, Turn } from "./types.ts";
 
-export const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&#39;");
+const ENTITY: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+/** Text and attribute values made safe for HTML (one pass; most strings have nothing to replace). */
+export const esc = (s: string) => (/[&<>"']/.test(s) ? s.replace(/[&<>"']/g, (c) => ENTITY[c]!) : s);
 const f = (n: number) => (Math.round(n * 10) / 10).toString();
 
 const W = 1200;
