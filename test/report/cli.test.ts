@@ -5,7 +5,7 @@
 import { describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { makeWorld } from "../helpers/world.ts";
+import { makeWorld, sh, ORCH_BIN } from "../helpers/world.ts";
 import { buildNight, KNOWN, at } from "./night.ts";
 import { heartbeat, iso, pushHeartbeat } from "./helpers.ts";
 import type { Report } from "../../src/report/types.ts";
@@ -120,6 +120,27 @@ describe("orch report", () => {
     expect(rep.fetch).toBe("failed");
     expect(rep.fetch_error).toBeTruthy();
     expect(rep.ref).toBe("refs/heads/feature/x"); // no refs/remotes/nowhere/…: the local branch
+  });
+
+  test("colour on a TTY only, and never with NO_COLOR", () => {
+    const inTty = (extra: Record<string, string>) => {
+      const env: Record<string, string> = { ...world.env, ...extra };
+      if (!("NO_COLOR" in extra)) delete env.NO_COLOR;
+      const cmd = [ORCH_BIN, "report", "--no-fetch", ...full].map((a) => `'${a}'`).join(" ");
+      return sh(["script", "-qec", cmd, "/dev/null"], { cwd: reader.dir, env }).stdout;
+    };
+    expect(inTty({})).toContain("\x1b[31m");
+    expect(inTty({ NO_COLOR: "1" })).not.toContain("\x1b[");
+    expect(inTty({ NO_COLOR: "1" })).toContain("failures (1)");
+  });
+
+  test("a branch that exists nowhere, and a directory outside git", () => {
+    const r = reader.orch(["report", "--no-fetch", "--branch", "no/such"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("origin/no/such and no/such do not exist here: nothing to report");
+    const outside = sh([ORCH_BIN, "report"], { cwd: world.root, env: world.env });
+    expect(outside.code).toBe(2);
+    expect(outside.stderr).toContain("is not inside a git repository");
   });
 
   test("usage errors exit 2 with one line naming the accepted forms", () => {

@@ -210,6 +210,7 @@ describe("receipt trailers", () => {
   test("malformed values read as absent; no trailers at all is an old-tool stamp", () => {
     const r = parseReceipt("Orch-Duration: soon\nOrch-Cost-USD: -1\nOrch-Diffstat: files=3 add=1\nOrch-Agent: kind=codex");
     expect(r).toMatchObject({ durationSec: null, costUsd: null, diffstat: null, agent: { kind: "codex", version: null, model: null }, any: true });
+    expect(parseReceipt("orch-duration: 12s\nORCH-EXIT: 1")).toMatchObject({ durationSec: 12, exit: 1, any: true });
     expect(parseReceipt("").any).toBe(false);
     expect(parseReceipt("Signed-off-by: x <x@y>").any).toBe(false);
   });
