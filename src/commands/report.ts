@@ -37,7 +37,7 @@ export default defineCommand({
     const { report } = g;
     const htmlPath = args.html ? resolve(String(args.html)) : args.open ? join(tmpdir(), `orch-report-${report.branch.replace(/\//g, "-")}.html`) : null;
     if (htmlPath) {
-      const transcripts = await readTranscripts(g.git, g.top, { remote: g.remote, branch: g.branch }, report.turns);
+      const transcripts = await readTranscripts(g.git, g.top, { remote: g.remote, branch: g.branch, roots: g.logRoots }, report.turns);
       writeFileAtomic(htmlPath, renderHtml(report, transcripts, { version: VERSION, transcriptTurns: TRANSCRIPT_MAX_TURNS }));
       process.stderr.write(`orch: wrote ${htmlPath}\n`);
     }

@@ -32,6 +32,8 @@ export interface Gathered {
   top: string;
   remote: string;
   branch: string;
+  /** Directories logs may be read from: the clone and the configured log directory. */
+  logRoots: string[];
 }
 
 /** A setting the lead adds later (`stalemate.cycles`, `sync.stale_after_sec`): its value when the table has it, else the fallback. */
@@ -94,5 +96,5 @@ export async function gatherReport(opts: ReportOptions): Promise<Gathered> {
     stalemateCycles: optionalSetting(config, "stalemate.cycles", 3),
     staleAfterSec: optionalSetting(config, "sync.stale_after_sec", 600),
   });
-  return { report, git, top, remote, branch };
+  return { report, git, top, remote, branch, logRoots: [top, resolve(top, config.get<string>("logs.dir"))] };
 }

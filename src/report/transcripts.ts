@@ -5,7 +5,7 @@
  * else from the shipped copy on the logs ref.
  */
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
-import { basename, isAbsolute, join } from "node:path";
+import { basename, isAbsolute, relative, resolve } from "node:path";
 import type { Git } from "../core/git.ts";
 import { readShippedLogs } from "./sources.ts";
 import type { Turn } from "./types.ts";
@@ -22,19 +22,28 @@ export const TRANSCRIPT_MAX_TURNS = 200;
 /** Share of the cap kept from the start of the log (the command, the prompt); the rest is its end (the result). */
 const HEAD_SHARE = 0.25;
 
+/**
+ * `roots`: the directories a log may be read from (the clone and the log directory). A receipt
+ * comes from the shared branch, so a path pointing elsewhere (`../../.ssh/…`) is not followed.
+ */
 export async function readTranscripts(
   git: Git,
   top: string,
-  where: { remote: string; branch: string },
+  where: { remote: string; branch: string; roots: string[] },
   turns: Turn[],
   opts: { capBytes?: number; maxTurns?: number } = {},
 ): Promise<Map<string, Transcript>> {
   const cap = opts.capBytes ?? TRANSCRIPT_CAP_BYTES;
+  const inside = (path: string) => where.roots.some((root) => {
+    const rel = relative(root, path);
+    return rel !== "" && !rel.startsWith("..") && !isAbsolute(rel);
+  });
   const shown = turns.filter((t) => t.log).slice(-(opts.maxTurns ?? TRANSCRIPT_MAX_TURNS));
   const out = new Map<string, Transcript>();
   const missing: Turn[] = [];
   for (const t of shown) {
-    const local = readLocal(isAbsolute(t.log!) ? t.log! : join(top, t.log!), cap);
+    const path = resolve(top, t.log!);
+    const local = inside(path) ? readLocal(path, cap) : null;
     if (local) out.set(t.stamp_commit, { ...local, source: "local" });
     else missing.push(t);
   }

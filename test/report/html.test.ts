@@ -6,14 +6,15 @@
  * No Chromium is a failure, never a skip: .ci/run installs it.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { ROOT, makeWorld, sh } from "../helpers/world.ts";
 import { buildNight, LOG, at } from "./night.ts";
 import { heartbeat, iso, pushHeartbeat } from "./helpers.ts";
 import type { Report } from "../../src/report/types.ts";
-import { TRANSCRIPT_CAP_BYTES } from "../../src/report/transcripts.ts";
+import { TRANSCRIPT_CAP_BYTES, readTranscripts } from "../../src/report/transcripts.ts";
+import { Git } from "../../src/core/git.ts";
 
 const CHROMIUM = process.env.ORCH_CHROMIUM ?? "/usr/bin/chromium";
 const ARTIFACTS = join(ROOT, "test/artifacts");
@@ -144,6 +145,16 @@ describe("orch report --html", () => {
     expect(errors).toEqual([]);
     expect(requests).toEqual([]);
     await p.close();
+  });
+
+  test("a log path that leaves the clone is never read; the shipped copy is looked up by file name only", async () => {
+    writeFileSync(join(world.root, "secret.log"), "do not embed\n");
+    const turn = { ...report.turns[0]!, log: "../secret.log" };
+    const git = new Git({ cwd: reader.dir });
+    const got = await readTranscripts(git, reader.dir, { remote: "origin", branch: "feature/x", roots: [reader.dir] }, [turn]);
+    expect(got.size).toBe(0);
+    const inside = await readTranscripts(git, reader.dir, { remote: "origin", branch: "feature/x", roots: [reader.dir] }, [{ ...turn, log: LOG.galph1 }]);
+    expect(inside.get(turn.stamp_commit)).toMatchObject({ source: "local", omitted: 0 });
   });
 
   test("readable on a phone: cards stack, the pictures scroll inside their box", async () => {
