@@ -158,13 +158,15 @@ describe("orch report", () => {
     const bin = join(world.root, "bin");
     mkdirSync(bin, { recursive: true });
     const seen = join(world.root, "opened.txt");
-    writeFileSync(join(bin, "xdg-open"), `#!/bin/sh\necho "$1" > ${seen}\n`);
+    // written then renamed: the test must never read a half-written file
+    writeFileSync(join(bin, "xdg-open"), `#!/bin/sh\necho "$1" > ${seen}.tmp && mv ${seen}.tmp ${seen}\n`);
     chmodSync(join(bin, "xdg-open"), 0o755);
     const page = join(world.root, "page.html");
     const r = reader.orch(["report", "--no-fetch", "--html", page, "--open"], { env: { PATH: `${bin}:${process.env.PATH}` } });
     expect(r.code).toBe(0);
     expect(r.stderr).toContain(`wrote ${page}`);
-    for (let i = 0; i < 50 && !existsSync(seen); i++) Bun.sleepSync(20);
+    // the opener runs detached: wait for it (bounded, so a broken --open fails instead of hanging)
+    for (let i = 0; i < 250 && !existsSync(seen); i++) Bun.sleepSync(20);
     expect(readFileSync(seen, "utf8").trim()).toBe(page);
     // a PATH with git and nothing else
     const gitOnly = join(world.root, "git-only");
