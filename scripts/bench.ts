@@ -12,6 +12,7 @@ const BENCHMARKS = [
   { name: "engine", script: "bench-engine.ts" },
   { name: "digest", script: "bench-digest.ts" },
   { name: "secrets", script: "bench-secrets.ts" },
+  { name: "report", script: "bench-report.ts" },
 ];
 
 const results: string[] = [];

@@ -17,6 +17,7 @@ const COMMANDS: Record<string, { description: string; load: () => Promise<Comman
   init: { description: "Set up orch in this repository: orch.toml, prompts, .gitignore, state file", load: async () => (await import("./commands/init.ts")).default },
   config: { description: "Print the effective configuration and where each value comes from", load: async () => (await import("./commands/config.ts")).default },
   notify: { description: "Send a test notification through every configured channel (orch notify --test)", load: async () => (await import("./commands/notify.ts")).default },
+  report: { description: "Summarise a period: turns, failures, waits, cost, code vs docs, both machines (text, --json, --html)", load: async () => (await import("./commands/report.ts")).default },
 };
 
 function rootHelp(): string {

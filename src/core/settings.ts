@@ -7,7 +7,7 @@
 export type Kind = "bool" | "int" | "number" | "string" | "list" | "argv" | "enum";
 
 /** Every command orch has; settings and `orch config --for` name commands from this list only. */
-export const COMMAND_NAMES = ["supervisor", "loop", "stamp", "takeover", "tail", "status", "doctor", "init", "config", "notify"] as const;
+export const COMMAND_NAMES = ["supervisor", "loop", "stamp", "takeover", "tail", "status", "doctor", "init", "config", "notify", "report"] as const;
 export type CommandName = (typeof COMMAND_NAMES)[number];
 
 /** The two role sections (the sections whose settings differ per role). */
@@ -42,9 +42,9 @@ const REPORT_EXTENSIONS = [".png", ".jpeg", ".npy", ".txt", ".md", ".json", ".lo
 
 export const SETTINGS = [
   // [git]
-  { key: "git.remote", kind: "string", default: "origin", doc: "Remote that carries the shared branch.", flag: "remote", commands: [...ROLES, "stamp", "takeover", "status", "doctor", "init"], valueHint: "NAME" },
-  { key: "git.branch", kind: "string", default: "", doc: "Branch both actors share; orch refuses to run on another. Empty = the checked-out branch.", flag: "branch", env: ["ORCHESTRATION_BRANCH"], commands: [...ROLES, "stamp", "takeover", "status", "doctor", "init"], valueHint: "NAME" },
-  { key: "git.state_file", kind: "string", default: "sync/state.json", doc: "Turn state file, relative to the repository top level.", flag: "state-file", env: ["STATE_FILE"], commands: [...ROLES, "stamp", "takeover", "tail", "status", "doctor", "init"], valueHint: "PATH" },
+  { key: "git.remote", kind: "string", default: "origin", doc: "Remote that carries the shared branch.", flag: "remote", commands: [...ROLES, "stamp", "takeover", "status", "doctor", "init", "report"], valueHint: "NAME" },
+  { key: "git.branch", kind: "string", default: "", doc: "Branch both actors share; orch refuses to run on another. Empty = the checked-out branch.", flag: "branch", env: ["ORCHESTRATION_BRANCH"], commands: [...ROLES, "stamp", "takeover", "status", "doctor", "init", "report"], valueHint: "NAME" },
+  { key: "git.state_file", kind: "string", default: "sync/state.json", doc: "Turn state file, relative to the repository top level.", flag: "state-file", env: ["STATE_FILE"], commands: [...ROLES, "stamp", "takeover", "tail", "status", "doctor", "init", "report"], valueHint: "PATH" },
   { key: "git.timeout_sec", kind: "int", seconds: true, default: 120, doc: "Timeout for every git call, in seconds." },
   { key: "git.lock_timeout_sec", kind: "int", seconds: true, default: 30, doc: "How long to wait for the repository lock (<git-dir>/orchestrator.lock)." },
   { key: "git.network_retry_sec", kind: "int", seconds: true, default: 60, doc: "How long transient network errors are retried (with back-off) before giving up." },
@@ -55,6 +55,8 @@ export const SETTINGS = [
   { key: "sync.max_wait_sec", kind: "number", seconds: true, default: 0, doc: "Give up (exit 5) after waiting this long for a turn; 0 = wait forever.", flag: "max-wait-sec", env: ["MAX_WAIT_SEC"], valueHint: "SECONDS" },
   { key: "sync.heartbeat_secs", kind: "number", seconds: true, default: 0, doc: "Print a progress line this often while waiting or while a quiet agent runs; 0 = off.", flag: "heartbeat-secs", env: ["HEARTBEAT_SECS"], valueHint: "SECONDS" },
   { key: "sync.verbose", kind: "bool", default: false, doc: "Print each state change seen while polling.", flag: "verbose" },
+  { key: "sync.heartbeat_push_sec", kind: "number", seconds: true, default: 60, doc: "While an agent runs, push this runner's heartbeat (refs/orch/heartbeat/<actor>/<branch>) this often; it is also pushed at every phase change." },
+  { key: "sync.stale_after_sec", kind: "number", seconds: true, default: 600, doc: "A running peer whose heartbeat is older than this is reported silent (a peer with no heartbeat at all is unknown, never stale)." },
   // [logs]
   { key: "logs.dir", kind: "string", default: "logs", doc: "Base directory of the per-iteration logs.", flag: "logdir", commands: [...ROLES, "tail", "status"], valueHint: "PATH" },
   // [supervisor]
@@ -98,6 +100,8 @@ export const SETTINGS = [
   { key: "tail.ls_paths", kind: "list", default: ["docs", "plans", "reports"], doc: "Paths listed in each log's <ls> snapshots.", flag: "ls-paths", commands: ["tail"], valueHint: "LIST" },
   { key: "tail.source", kind: "enum", default: "logs", choices: ["logs", "summaries"], doc: "Read agent logs or their summaries.", flag: "source", commands: ["tail"], valueHint: "logs|summaries" },
   { key: "tail.roles", kind: "list", default: ["galph", "ralph"], doc: "Roles in the digest, in this order.", flag: "roles", commands: ["tail"], valueHint: "LIST" },
+  // [stalemate]
+  { key: "stalemate.cycles", kind: "int", default: 3, doc: "Pause the pair and notify after this many cycles in a row in which ralph changed no file outside the doc/meta whitelist, or galph's input.md came out identical; 0 = off." },
   // [notify] (validated further by src/notify/config.ts: event names, URL)
   { key: "notify.on", kind: "list", default: ["turn_failed", "blocked", "unblocked", "peer_stale", "peer_back", "stalemate", "run_done", "paused", "stopped"], doc: "Events that notify (turn_failed, blocked, unblocked, peer_stale, peer_back, stalemate, run_done, paused, stopped).", valueHint: "LIST" },
   { key: "notify.command", kind: "list", default: [], doc: "Command run for each event (argv, no shell) with ORCH_EVENT, ORCH_ACTOR, ORCH_MESSAGE, ... in its environment and the event as JSON on stdin; empty = off.", valueHint: "ARGV" },
