@@ -14,10 +14,11 @@ describe("hygiene through the binary", () => {
     expect(r.code).toBe(4);
     expect(r.stdout).toContain("src/x.bin");
     const subjects = remoteSubjects(world, a);
-    expect(subjects.at(-2)).toBe("SUPERVISOR AUTO: reports evidence — tests: not run");
+    // A refused handoff pushes its fail stamp and nothing else (issue 11): no auto-commit goes out with it.
+    expect(subjects.at(-2)).toBe("[SYNC i=1] actor=galph status=running");
     expect(subjects.at(-1)).toMatch(/^\[SYNC i=1\] actor=galph status=fail galph_commit=[0-9a-f]{7,}$/);
     expect(a.read("src/x.bin")).toBe("junk\n");
-    expect(a.git("status", "--porcelain", "-uall").trim()).toBe("?? src/x.bin");
+    expect(a.git("status", "--porcelain", "-uall").trim()).toBe("?? input.md\n?? src/x.bin");
     const log = a.git("ls-files", "--others", "--ignored", "--exclude-standard", "logs").trim();
     expect(a.read(log)).toContain("src/x.bin");
   }, 60_000);
