@@ -1,6 +1,6 @@
 #!/usr/bin/env bun
 import { runCommand, renderUsage, type CommandDef } from "citty";
-import { OrchError, Exit, oneLine } from "./core/errors.ts";
+import { OrchError, Exit, fileError, oneLine } from "./core/errors.ts";
 import { suggest } from "./core/config.ts";
 import { validateArgv } from "./commands/_args.ts";
 import { VERSION, GIT_SHA } from "./version.ts";
@@ -76,7 +76,9 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-function report(e: unknown, debug: boolean, command?: string): number {
+function report(error: unknown, debug: boolean, command?: string): number {
+  // A failed file operation (disk full, read-only, a directory where a file belongs) is an ordinary problem, not an internal error.
+  const e = fileError(error, "a file operation failed");
   if (e instanceof OrchError) {
     // Errors are one line (SPEC §10): a usage hint joins the message instead of following it.
     const hint = e.exitCode === Exit.usage && command && /option|argument/.test(e.message) ? `; run 'orch ${command} --help' for usage` : "";

@@ -27,6 +27,7 @@ describe("orch doctor", () => {
       "branch",
       "remote",
       "remote branch",
+      "remote state file",
       "state file",
       "supervisor prompt",
       "loop prompt",
@@ -115,6 +116,22 @@ describe("orch doctor", () => {
       expect(check(checks, "state file").detail).toContain("status");
     } finally {
       a.write("sync/state.json", good);
+    }
+  });
+
+  test("the remote's state file invalid (the one both machines read) fails, with a fix that can be run", async () => {
+    const other = world.clone("doctor-remote-state");
+    other.write("sync/state.json", '{"iteration": "three"}\n');
+    other.commitAll("broken state");
+    other.git("push", "-q", "origin", `HEAD:${world.branch}`);
+    try {
+      const checks = await doctor();
+      expect(failing(checks)).toContain("remote state file");
+      expect(check(checks, "remote state file").detail).toContain("on origin/feature/x");
+      expect(check(checks, "remote state file").fix).toContain("git log origin/feature/x -- sync/state.json");
+    } finally {
+      other.git("revert", "--no-edit", "HEAD");
+      other.git("push", "-q", "origin", `HEAD:${world.branch}`);
     }
   });
 

@@ -189,9 +189,9 @@ function checkType(s: Setting, v: unknown): string | null {
     case "bool":
       return typeof v === "boolean" ? null : `must be true or false, got ${show(v)}`;
     case "int":
-      return typeof v === "number" && Number.isInteger(v) && v >= 0 ? null : `must be a whole number >= 0, got ${show(v)}`;
+      return typeof v === "number" && Number.isInteger(v) && v >= (s.min ?? 0) ? null : `must be a whole number >= ${s.min ?? 0}, got ${show(v)}`;
     case "number":
-      return typeof v === "number" && Number.isFinite(v) && v >= 0 ? null : `must be a number >= 0, got ${show(v)}`;
+      return typeof v === "number" && Number.isFinite(v) && v >= (s.min ?? 0) ? null : `must be a number >= ${s.min ?? 0}, got ${show(v)}`;
     case "string":
       return typeof v === "string" ? null : `must be a string, got ${show(v)}`;
     case "enum":
@@ -229,10 +229,10 @@ export function fromText(s: Setting, raw: string, current: unknown, source: stri
       throw bad("true or false");
     }
     case "int":
-      if (!/^\d+$/.test(text)) throw bad("a whole number >= 0");
+      if (!/^\d+$/.test(text) || Number(text) < (s.min ?? 0)) throw bad(`a whole number >= ${s.min ?? 0}`);
       return Number(text);
     case "number":
-      if (!/^(\d+(\.\d*)?|\.\d+)$/.test(text)) throw bad("a number >= 0");
+      if (!/^(\d+(\.\d*)?|\.\d+)$/.test(text) || Number(text) < (s.min ?? 0)) throw bad(`a number >= ${s.min ?? 0}`);
       return Number(text);
     case "string":
       return raw;

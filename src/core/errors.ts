@@ -68,7 +68,9 @@ export function fileError(e: unknown, what: string): unknown {
     EDQUOT: "the disk quota is exceeded; free some space",
   };
   if (!code || !why[code]) return e;
-  return new OrchError(Exit.runtime, `${what}: ${why[code]} (${code})`, { cause: e });
+  const err = e as NodeJS.ErrnoException;
+  const where = err.path ? `${err.syscall ?? "access"} ${err.path}` : what;
+  return new OrchError(Exit.runtime, `${where}: ${why[code]} (${code})`, { cause: e });
 }
 
 /** Make any message one printable line. */

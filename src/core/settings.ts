@@ -31,6 +31,8 @@ export interface Setting {
   roleEnv?: Partial<Record<RoleSection, readonly string[]>>;
   /** For enums. */
   choices?: readonly string[];
+  /** For numbers: the smallest value allowed (default 0). */
+  min?: number;
   valueHint?: string;
   /** One-letter short flag. */
   alias?: string;
@@ -45,7 +47,7 @@ export const SETTINGS = [
   { key: "git.remote", kind: "string", default: "origin", doc: "Remote that carries the shared branch.", flag: "remote", commands: [...ROLES, "stamp", "takeover", "status", "doctor", "init", "report"], valueHint: "NAME" },
   { key: "git.branch", kind: "string", default: "", doc: "Branch both actors share; orch refuses to run on another. Empty = the checked-out branch.", flag: "branch", env: ["ORCHESTRATION_BRANCH"], commands: [...ROLES, "stamp", "takeover", "status", "doctor", "init", "report"], valueHint: "NAME" },
   { key: "git.state_file", kind: "string", default: "sync/state.json", doc: "Turn state file, relative to the repository top level.", flag: "state-file", env: ["STATE_FILE"], commands: [...ROLES, "stamp", "takeover", "tail", "status", "doctor", "init", "report"], valueHint: "PATH" },
-  { key: "git.timeout_sec", kind: "int", seconds: true, default: 120, doc: "Timeout for every git call, in seconds." },
+  { key: "git.timeout_sec", kind: "int", seconds: true, default: 120, min: 1, doc: "Timeout for every git call, in seconds (at least 1: a git call without a time limit could hang a runner forever)." },
   { key: "git.lock_timeout_sec", kind: "int", seconds: true, default: 30, doc: "How long to wait for the repository lock (<git-dir>/orchestrator.lock)." },
   { key: "git.network_retry_sec", kind: "int", seconds: true, default: 60, doc: "How long transient network errors are retried (with back-off) before giving up." },
   // [sync]

@@ -31,6 +31,8 @@ export class SyncRunner {
   /** The remote tip and state the last wait returned; cleared by every git step of ours. */
   private lastSeen: Seen | null = null;
   private turnTaker!: TurnTaker;
+  /** A remote on this file system may be polled as fast as asked (benchmarks); a network one at most once a second. */
+  private localRemote = false;
   private runner!: Runner;
 
   constructor(
@@ -63,6 +65,7 @@ export class SyncRunner {
     const locks = holdRoleLocks(gitDir, this.roles);
     try {
       this.runner = thisRunner(gitDir);
+      this.localRemote = isLocalUrl((await this.repo.git.remoteUrl(this.repo.remote)) ?? "");
       this.turnTaker = new TurnTaker(this.repo, this.runner, this.say, this.shutdown, (fn) => this.locked(fn));
       return await this.turns();
     } finally {
@@ -191,7 +194,7 @@ export class SyncRunner {
         remote: repo.remote,
         branch: repo.branch,
         readState: () => this.remoteState(),
-        pollMs: c.ms("sync.poll_interval"),
+        pollMs: this.localRemote ? c.ms("sync.poll_interval") : Math.max(1000, c.ms("sync.poll_interval")),
         maxWaitMs: c.ms("sync.max_wait_sec"),
         heartbeatMs: c.ms("sync.heartbeat_secs"),
         verbose: c.get("sync.verbose"),
@@ -255,4 +258,10 @@ function removeStaleTemps(statePath: string): void {
       // gone already
     }
   }
+}
+
+/** A path or file:// URL (as opposed to ssh, https, or host:path). */
+export function isLocalUrl(url: string): boolean {
+  if (url.startsWith("file://") || url.startsWith("/") || url.startsWith("./") || url.startsWith("../")) return true;
+  return !url.includes("://") && !/^[^/]+:/.test(url);
 }

@@ -6,7 +6,8 @@ import { tryLock } from "../core/lock.ts";
 import { findExecutable, run } from "../core/proc.ts";
 import { inRepo, openRepoOrDir, type Clone, type NoRepo } from "../core/repo.ts";
 import { ROLES, type Role } from "../core/roles.ts";
-import { readStateFile } from "../core/state.ts";
+import { parseState, readStateFile, remoteStateRestore } from "../core/state.ts";
+import { fetchBranch } from "../core/sync.ts";
 
 export interface Check {
   name: string;
@@ -121,6 +122,7 @@ async function checkRemote(ctx: Clone, remote: string, branch: string | null, ti
     return [
       { name: "remote", ok: false, detail: `no remote '${remote}' in this clone`, fix: `git remote add ${remote} <url> (or set [git] remote / --remote)` },
       { name: "remote branch", ok: null, detail: "remote branch: not checked (no remote)" },
+      { name: "remote state file", ok: null, detail: "remote state file: not checked (no remote)" },
     ];
   }
   let sha: string | null;
@@ -130,16 +132,33 @@ async function checkRemote(ctx: Clone, remote: string, branch: string | null, ti
     return [
       { name: "remote", ok: false, detail: `remote ${remote} (${url}) unreachable: ${errorMessage(e)}`, fix: "check the network, the URL (git remote -v) and your credentials (git ls-remote must work without a prompt)" },
       { name: "remote branch", ok: null, detail: "remote branch: not checked (remote unreachable)" },
+      { name: "remote state file", ok: null, detail: "remote state file: not checked (remote unreachable)" },
     ];
   }
   const reachable: Check = { name: "remote", ok: true, detail: `remote ${remote} reachable (${url})` };
-  if (!branch) return [reachable, { name: "remote branch", ok: null, detail: "remote branch: not checked (no branch)" }];
-  return [
-    reachable,
-    sha
-      ? { name: "remote branch", ok: true, detail: `branch ${branch} on ${remote} (${sha.slice(0, 7)})` }
-      : { name: "remote branch", ok: false, detail: `branch ${branch} is not on ${remote}`, fix: `git push ${remote} HEAD:refs/heads/${branch} (or orch init --push)` },
-  ];
+  if (!branch) return [reachable, { name: "remote branch", ok: null, detail: "remote branch: not checked (no branch)" }, { name: "remote state file", ok: null, detail: "remote state file: not checked (no branch)" }];
+  if (!sha) {
+    return [
+      reachable,
+      { name: "remote branch", ok: false, detail: `branch ${branch} is not on ${remote}`, fix: `git push ${remote} HEAD:refs/heads/${branch} (or orch init --push)` },
+      { name: "remote state file", ok: null, detail: "remote state file: not checked (no remote branch)" },
+    ];
+  }
+  return [reachable, { name: "remote branch", ok: true, detail: `branch ${branch} on ${remote} (${sha.slice(0, 7)})` }, await checkRemoteState(ctx, remote, branch)];
+}
+
+/** The state file as the remote has it: the one both machines read; a broken one stops every runner. */
+async function checkRemoteState(ctx: Clone, remote: string, branch: string): Promise<Check> {
+  const where = `${remote}/${branch}`;
+  try {
+    await fetchBranch(ctx.git, remote, branch);
+    const text = await ctx.git.show(`refs/remotes/${remote}/${branch}`, ctx.stateRel);
+    if (text === null) return { name: "remote state file", ok: true, detail: `${ctx.stateRel} not on ${where} yet (the supervisor's first turn creates it)` };
+    const state = parseState(text, `${ctx.stateRel} on ${where}`, remoteStateRestore(remote, branch, ctx.stateRel));
+    return { name: "remote state file", ok: true, detail: `${ctx.stateRel} on ${where} valid (${state.expected_actor}'s turn, ${state.status}, iteration ${state.iteration})` };
+  } catch (e) {
+    return { name: "remote state file", ok: false, detail: errorMessage(e), fix: `${remoteStateRestore(remote, branch, ctx.stateRel)}; or hand the turn over with orch stamp` };
+  }
 }
 
 function checkState(ctx: Clone): Check {
