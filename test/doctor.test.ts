@@ -28,6 +28,7 @@ describe("orch doctor", () => {
       "remote",
       "remote branch",
       "remote state file",
+      "side channel",
       "state file",
       "supervisor prompt",
       "loop prompt",

@@ -1,8 +1,13 @@
 import { defineCommand } from "citty";
 import { resolve } from "node:path";
 import { commonArgs, givenSettingFlags, settingArgs } from "./_args.ts";
-import { openRepoOrDir } from "../core/repo.ts";
-import { usageError } from "../core/errors.ts";
+import { join } from "node:path";
+import { openRepoOrDir, type Clone } from "../core/repo.ts";
+import { errorMessage, usageError } from "../core/errors.ts";
+import { RemoteBranchMissing } from "../core/sync.ts";
+import { RemoteWatch } from "../channel/watch.ts";
+import { importLogs } from "../channel/logs.ts";
+import { branchDir } from "../engine/logs.ts";
 import { runTail } from "../digest/tail.ts";
 import { FdSink, FileSink, OutputClosed } from "../digest/sink.ts";
 import type { DigestSource } from "../digest/discover.ts";
@@ -19,6 +24,7 @@ export default defineCommand({
     "min-iter": { type: "string", description: "Only iterations >= N", valueHint: "N" },
     "max-iter": { type: "string", description: "Only iterations <= N", valueHint: "N" },
     ls: { type: "boolean", default: true, description: "Add <ls> snapshots of --ls-paths at each stamp commit", negativeDescription: "Leave out the <ls> snapshots" },
+    fetch: { type: "boolean", default: true, description: "First fetch the actors' shipped logs from the remote (refs/orch/logs/…) into the log dir", negativeDescription: "Use only the logs already here" },
     output: { type: "string", alias: "o", description: "Write the digest to FILE (replaced only when complete) instead of stdout", valueHint: "FILE" },
     ...commonArgs,
   },
@@ -28,6 +34,7 @@ export default defineCommand({
     // Outside a repository (a copied log dir) the digest simply has no annotation.
     const place = await openRepoOrDir({ command: "tail", configPath: args.config, flags: givenSettingFlags("tail", args), branch: "none" });
     const { config } = place;
+    if (place.inRepo && place.branch && args.fetch !== false) await fetchShippedLogs(place);
     const output = args.output ? resolve(process.cwd(), String(args.output)) : null;
     try {
       await runTail(
@@ -59,4 +66,22 @@ function wholeNumber(value: unknown, flag: string): number | undefined {
   const text = String(value).trim();
   if (!/^\d+$/.test(text)) throw usageError(`${flag}: expected a whole number >= 0, got '${String(value)}'`);
   return Number(text);
+}
+
+/**
+ * Both machines' logs everywhere: the shipped logs of both actors are written
+ * into the local log dir (never over a local file) before the digest is
+ * built. Trouble reaching the remote is a note, not a failure: the local logs
+ * still make a digest.
+ */
+async function fetchShippedLogs(place: Clone): Promise<void> {
+  const branch = place.branch!;
+  const dir = join(place.logDir, branchDir(branch));
+  const watch = new RemoteWatch({ git: place.git, remote: place.remote, branch, stateRel: place.stateRel, onLogs: async (_actor, ref) => void (await importLogs(place.git, ref, dir)) });
+  try {
+    await watch.look({ force: true });
+  } catch (e) {
+    if (e instanceof RemoteBranchMissing) return;
+    process.stderr.write(`orch: note: could not fetch the shipped logs (${errorMessage(e)}); using the logs already here (--no-fetch skips this)\n`);
+  }
 }

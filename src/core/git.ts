@@ -25,7 +25,7 @@ export interface GitOptions {
 }
 
 export interface GitCallOptions {
-  input?: string;
+  input?: string | Uint8Array;
   timeoutMs?: number;
   /** Do not throw on a non-zero exit. */
   allowFail?: boolean;
@@ -54,7 +54,7 @@ const NETWORK_RE =
   /Could not read from remote repository|unable to access|does not appear to be a git repository|Connection (refused|reset|timed out|closed)|Could not resolve host|early EOF|the remote end hung up|timed out|Operation timed out|No such file or directory.*\.git|Temporary failure|Network is unreachable|No route to host/i;
 const MISSING_REF_RE = /couldn't find remote ref|could not find remote ref/i;
 /** The remote moved under us (a race or a lost lease), as opposed to a refusal. */
-const STALE_RE = /\(stale info\)|\[rejected\].*\((fetch first|non-fast-forward)\)|\(failed to update ref\)|cannot lock ref|incorrect old value provided/i;
+const STALE_RE = /\(stale info\)|\[rejected\].*\((fetch first|non-fast-forward)\)|\(failed to update ref\)|cannot lock ref|incorrect old value provided|atomic push failed/i;
 const REJECTED_RE = /\[remote rejected\]|pre-receive hook declined|protected branch|deny updating a hidden ref/i;
 
 export function classifyFailure(r: RunResult): GitFailure {
@@ -327,27 +327,32 @@ export class Git {
   }
 
   /**
-   * The commit a ref points to and one file's content there, in one process
-   * (`cat-file --batch`): the hot path of polling. Null parts when absent.
+   * Several objects in one process (`cat-file --batch`): each `rev` (a commit
+   * like `<ref>^{commit}`, a file like `<ref>:<path>`) as its sha, type and
+   * content, or null when absent. The hot path of polling.
    */
-  async refAndFile(ref: string, path: string): Promise<{ sha: string | null; content: string | null }> {
-    const r = await this.run(["cat-file", "--batch"], { input: `${ref}^{commit}\n${ref}:${path}\n`, bytes: true });
+  async catFiles(revs: string[]): Promise<({ sha: string; type: string; body: Buffer } | null)[]> {
+    if (revs.length === 0) return [];
+    const r = await this.run(["cat-file", "--batch"], { input: revs.map((v) => v + "\n").join(""), bytes: true });
     const out = Buffer.from(r.stdoutBytes!);
     // Each answer: "<sha> <type> <size>\n<size bytes>\n", or "<name> missing\n".
     let at = 0;
-    const next = (): { name: string; type: string; body: Buffer | null } => {
+    return revs.map(() => {
       const nl = out.indexOf(10, at);
-      const header = out.subarray(at, nl).toString("utf8").split(" ");
+      const header = /^([0-9a-f]{40,64}) (\S+) (\d+)$/.exec(out.subarray(at, nl).toString("utf8"));
       at = nl + 1;
-      if (header[1] === "missing" || header.length < 3) return { name: header[0]!, type: "missing", body: null };
-      const size = Number(header[2]);
+      if (!header) return null; // "<rev> missing" (or ambiguous): absent
+      const size = Number(header[3]);
       const body = out.subarray(at, at + size);
       at += size + 1;
-      return { name: header[0]!, type: header[1]!, body };
-    };
-    const commit = next();
-    const file = next();
-    return { sha: commit.type === "commit" ? commit.name : null, content: file.type === "blob" ? file.body!.toString("utf8") : null };
+      return { sha: header[1]!, type: header[2]!, body };
+    });
+  }
+
+  /** The commit a ref points to and one file's content there (null parts when absent), in one process. */
+  async refAndFile(ref: string, path: string): Promise<{ sha: string | null; content: string | null }> {
+    const [commit, file] = await this.catFiles([`${ref}^{commit}`, `${ref}:${path}`]);
+    return { sha: commit?.type === "commit" ? commit.sha : null, content: file?.type === "blob" ? file.body.toString("utf8") : null };
   }
 
   /** Run fn holding the repository mutex (flock on <git-dir>/orchestrator.lock); re-entrant. */

@@ -60,6 +60,9 @@ export const SETTINGS = [
   { key: "sync.heartbeat_push_sec", kind: "number", seconds: true, default: 60, doc: "While an agent runs, push this runner's heartbeat (refs/orch/heartbeat/<actor>/<branch>) this often; it is also pushed at every phase change." },
   { key: "sync.stale_after_sec", kind: "number", seconds: true, default: 600, doc: "A running peer whose heartbeat is older than this is reported silent (a peer with no heartbeat at all is unknown, never stale)." },
   // [logs]
+  { key: "logs.ship", kind: "bool", default: true, doc: "Ship each turn's log (redacted) to refs/orch/logs/<actor>/<branch> with its stamp, so both machines see both actors' logs." },
+  { key: "logs.ship_max_bytes", kind: "int", default: 4 * MiB, min: 1024, doc: "Largest shipped copy of one log file (head and tail are kept, with a marker line between)." },
+  { key: "logs.redact_patterns", kind: "list", default: [], doc: "More regular expressions whose matches are redacted from shipped logs (a capture group redacts only the group)." },
   { key: "logs.dir", kind: "string", default: "logs", doc: "Base directory of the per-iteration logs.", flag: "logdir", commands: [...ROLES, "tail", "status"], valueHint: "PATH" },
   // [supervisor]
   { key: "supervisor.agent", kind: "argv", default: ["codex", "exec", "-m", "gpt-5-codex", "-c", "model_reasoning_effort=high", "--dangerously-bypass-approvals-and-sandbox"], doc: "Supervisor agent command (argv). --codex-cmd / CODEX_CMD replace only the executable.", flag: "codex-cmd", env: ["CODEX_CMD"], commands: ["supervisor"], valueHint: "PATH" },

@@ -268,3 +268,38 @@ export async function stateSubjects(git: Git, range: string, stateRel: string): 
     .map((s) => s.trim())
     .filter(Boolean);
 }
+
+/** One ref a push updates: `src` (a sha or local ref) onto `dst`, only if `dst` is still `expect` (null: must not exist; undefined: no lease). */
+export interface RefUpdate {
+  src: string;
+  dst: string;
+  expect?: string | null;
+}
+
+/** "collateral": not pushed only because another ref of the same atomic push failed. */
+export type RefStatus = "ok" | "stale" | "refused" | "collateral" | "failed";
+
+/**
+ * Push several refs in one process, each with its own lease, all or none
+ * (`--atomic`). Returns each destination's status from git's porcelain
+ * report; a network failure (after retries) throws GitError.
+ */
+export async function pushRefs(git: Git, remote: string, updates: RefUpdate[], opts: { atomic: boolean }): Promise<{ status: Map<string, RefStatus>; result: RunResult }> {
+  const leases = updates.filter((u) => u.expect !== undefined).map((u) => `--force-with-lease=${u.dst}:${u.expect ?? ""}`);
+  const args = ["push", "--porcelain", ...(opts.atomic && updates.length > 1 ? ["--atomic"] : []), ...leases, remote, ...updates.map((u) => `${u.src}:${u.dst}`)];
+  const r = await git.runNetwork(args, { allowFail: true });
+  const status = new Map<string, RefStatus>();
+  for (const line of r.stdout.split("\n")) {
+    // "<flag>\t<src>:<dst>\t<summary>"; flag "!" rejected, " ", "+", "-", "*", "=" fine.
+    const [flag, spec, summary = ""] = line.split("\t");
+    if (flag === undefined || spec === undefined || !spec.includes(":")) continue;
+    const dst = spec.slice(spec.lastIndexOf(":") + 1);
+    if (flag !== "!") status.set(dst, "ok");
+    else if (/atomic push failed/.test(summary)) status.set(dst, "collateral");
+    else if (/remote rejected/.test(summary) && !/failed to update ref|cannot lock ref/.test(summary)) status.set(dst, "refused");
+    else if (/stale info|fetch first|non-fast-forward|failed to update ref|cannot lock ref/.test(summary)) status.set(dst, "stale");
+    else status.set(dst, "failed");
+  }
+  if (r.code !== 0 && status.size === 0) throw new GitError(args, r);
+  return { status, result: r };
+}

@@ -1,22 +1,24 @@
 /**
  * Sync turns through git (SPEC §4), for one role (a machine running the
  * supervisor or the loop) or several in turn. Start-up recovers what a crash
- * left; then each pass takes one turn per role, waiting for it first.
+ * left; then each pass takes one turn per role, waiting for it first. The
+ * side channel (heartbeats, shipped logs) rides the same looks and pushes.
  */
 import { readdirSync, unlinkSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { OrchError, Exit, printable } from "../core/errors.ts";
+import { OrchError, Exit, printable, errorMessage } from "../core/errors.ts";
 import type { Repo } from "../core/repo.ts";
 import type { Role } from "../core/roles.ts";
-import { fetchBranch } from "../core/sync.ts";
-import { initialState, parseState, readStateFile, remoteStateRestore, subjects, type State } from "../core/state.ts";
+import { initialState, readStateFile, subjects, type State } from "../core/state.ts";
 import { thisRunner, type Runner } from "../core/identity.ts";
+import { heartbeatAgeSec } from "../channel/heartbeat.ts";
 import { heldMessage, holderOf, publishPending, remoteMark } from "./fencing.ts";
 import { holdRoleLocks } from "./role-lock.ts";
 import { commitState, publish } from "./handoff.ts";
-import { reapLeftover, requirePrompt } from "./agent-setup.ts";
+import { agentSettings, reapLeftover, requirePrompt } from "./agent-setup.ts";
 import { TurnTaker, type TurnResult } from "./turn.ts";
-import { waitFor, type Seen } from "./wait.ts";
+import { waitFor, type Ready } from "./wait.ts";
+import { Side } from "./side.ts";
 import type { Shutdown } from "./shutdown.ts";
 
 /** What a runner did, for its closing line. */
@@ -28,12 +30,16 @@ interface Tally {
 
 export class SyncRunner {
   private readonly tally: Tally = { ok: 0, failed: 0, started: Date.now() };
-  /** The remote tip and state the last wait returned; cleared by every git step of ours. */
-  private lastSeen: Seen | null = null;
+  /** Our own git steps moved the branch: the watch's view must be read again before trusting it. */
+  private viewStale = true;
   private turnTaker!: TurnTaker;
   /** A remote on this file system may be polled as fast as asked (benchmarks); a network one at most once a second. */
   private localRemote = false;
   private runner!: Runner;
+  private side!: Side;
+  /** Peers announced as silent (their heartbeat went stale while their state says running). */
+  private readonly silent = new Set<string>();
+  private announcedHold: string | null = null;
 
   constructor(
     private readonly roles: readonly Role[],
@@ -46,6 +52,10 @@ export class SyncRunner {
     repo.git.onNetworkRetry = (line) => (repo.git.log(line), say(line));
   }
 
+  private get actors() {
+    return this.roles.map((r) => r.actor);
+  }
+
   /** `[supervisor] done: 20 turns, 20 ok, 0 failed, 3h12m`. */
   summary(): string {
     const { ok, failed, started } = this.tally;
@@ -55,7 +65,7 @@ export class SyncRunner {
 
   /** Git steps under the repository lock; a stop signal waits for them to finish. */
   private locked<T>(fn: () => Promise<T>): Promise<T> {
-    this.lastSeen = null; // locked steps pull and push: what a wait saw is stale after them
+    this.viewStale = true; // locked steps pull and push: what the watch saw of the branch is stale after them
     return this.shutdown.critical(() => this.repo.git.withLock(fn));
   }
 
@@ -63,27 +73,46 @@ export class SyncRunner {
     const gitDir = await this.repo.git.gitDir();
     // Held for the runner's whole life: a second runner of the same actor in this clone exits 7.
     const locks = holdRoleLocks(gitDir, this.roles);
+    let started = false;
     try {
       this.runner = thisRunner(gitDir);
       this.localRemote = isLocalUrl((await this.repo.git.remoteUrl(this.repo.remote)) ?? "");
-      this.turnTaker = new TurnTaker(this.repo, this.runner, this.say, this.shutdown, (fn) => this.locked(fn));
+      this.side = new Side(this.repo, this.runner, this.roles, this.say);
+      this.turnTaker = new TurnTaker(this.repo, this.runner, this.say, this.shutdown, (fn) => this.locked(fn), this.side);
+      for (const role of this.roles) requirePrompt(role, this.repo); // fail fast; checked again right before marking running
+      await this.side.learnAgents((role) => agentSettings(role, this.repo).argv);
+      await this.side.watch.look({ force: true });
+      for (const { actor, hb, ageSec } of this.side.othersRunning()) {
+        // Two runners of one actor: the running mark decides who runs each turn; the heartbeat leases end the extra one.
+        this.say(`[sync] WARNING: ${actor} is also being run by ${hb.host} (pid ${hb.pid}, ${hb.phase}, heartbeat ${ageSec}s ago); run each actor in one place only`);
+      }
+      started = true;
+      await this.side.enter(this.actors, "starting");
       return await this.turns();
     } finally {
+      if (started) await this.goodbye();
       locks.release();
+    }
+  }
+
+  /** The last heartbeat: stopped (best effort: a dead network must not hold the exit). */
+  private async goodbye(): Promise<void> {
+    try {
+      await this.side.enter(this.actors, "stopped");
+    } catch (e) {
+      this.repo.git.log(`[sync] could not push the last heartbeat (${errorMessage(e)})`);
     }
   }
 
   private async turns(): Promise<number> {
     const { repo, roles } = this;
     const loops = repo.config.get("sync.loops");
-    for (const role of roles) requirePrompt(role, repo); // fail fast; checked again right before marking running
     for (const role of roles) await reapLeftover(role, repo, this.say);
     this.say(`[sync] ${roles.map((r) => r.command).join("+")}: ${roles.map((r) => r.actor).join("+")} on ${repo.remote}/${repo.branch}, ${loops} turn(s)`);
-    await this.fetch();
     if (roles.some((r) => r.initialisesState)) await this.initStateIfMissing();
     // Crash leftovers exist only at start-up: within a run a failed push exits.
     await this.locked(() => this.discardUncommittedState());
-    await this.publishPending();
+    await this.locked(() => this.publishPendingLocked());
     for (let pass = 0; pass < loops; pass++) {
       for (const role of roles) {
         const code = await this.turnFor(role);
@@ -103,14 +132,12 @@ export class SyncRunner {
   private async turnFor(role: Role): Promise<number | null> {
     let disagreements = 0;
     for (;;) {
-      const state = await this.wait(role, `${role.actor}'s turn`, (s) => s.expected_actor === role.actor);
-      if (state === "exit") return Exit.ok;
-      const tip = this.lastSeen?.tip ?? null;
-      const result: TurnResult = await this.turnTaker.take(role, tip);
-      this.lastSeen = null;
+      const view = await this.wait(role, `${role.actor}'s turn`, (s) => s.expected_actor === role.actor);
+      if (view === "exit") return Exit.ok;
+      const result: TurnResult = await this.turnTaker.take(role, view.tip);
       if (result === "lost-race") {
         this.say(`[sync] another runner marked ${role.actor}'s turn first; waiting`);
-        await this.fetch();
+        await this.refresh(true);
         continue;
       }
       if (result === "not-my-turn") {
@@ -124,7 +151,7 @@ export class SyncRunner {
         }
         this.say(`[sync] the local ${this.repo.stateRel} says it is not ${role.actor}'s turn after the pull; reconciling with the remote`);
         await this.locked(() => this.publishPendingLocked());
-        await this.fetch();
+        await this.refresh(true);
         continue;
       }
       if (result === Exit.ok) this.tally.ok++;
@@ -133,9 +160,12 @@ export class SyncRunner {
     }
   }
 
-  private async publishPending(): Promise<void> {
-    await this.locked(() => this.publishPendingLocked());
-    await this.fetch();
+  /** Bring the watch's view up to date after our own git steps (`fetch`: also look at the remote). */
+  private async refresh(fetch = false): Promise<void> {
+    if (fetch) await this.side.watch.look({ force: true });
+    else await this.side.watch.read();
+    this.side.watch.known.set(`refs/heads/${this.repo.branch}`, this.side.watch.view.tip);
+    this.viewStale = false;
   }
 
   private async publishPendingLocked(): Promise<void> {
@@ -144,37 +174,44 @@ export class SyncRunner {
   }
 
   /** A running mark of this actor that another clone holds: wait, and say so once per mark. */
-  private async heldByOther(role: Role, seen: Seen & { state: State }): Promise<boolean> {
-    if (seen.state.status !== `running-${role.actor}`) return false;
+  private async heldByOther(role: Role, view: Ready): Promise<boolean> {
+    if (view.state.status !== `running-${role.actor}`) return false;
     const holding = holderOf(await remoteMark(this.repo), this.runner);
     if (holding.kind !== "other") return false;
     if (this.announcedHold !== holding.markSha) {
       this.announcedHold = holding.markSha;
-      this.say(heldMessage(role.actor, seen.state.iteration, holding));
+      const hb = view.heartbeats[role.actor];
+      const age = hb && hb.clone === holding.runner.clone ? heartbeatAgeSec(hb) : null;
+      const stale = age !== null && age * 1000 >= this.repo.config.ms("sync.stale_after_sec");
+      this.say(heldMessage(role.actor, view.state.iteration, holding, stale ? ` (its heartbeat is ${formatElapsed(age * 1000)} old: that machine is probably gone)` : ""));
     }
     return true;
   }
-  private announcedHold: string | null = null;
 
-  private async fetch(): Promise<void> {
-    this.lastSeen = null;
-    await fetchBranch(this.repo.git, this.repo.remote, this.repo.branch);
-  }
-
-  private remoteRef(): string {
-    return `refs/remotes/${this.repo.remote}/${this.repo.branch}`;
-  }
-
-  /** The remote branch's tip and state (per the last fetch); state null when it has none. */
-  private async remoteState(): Promise<Seen> {
-    const { sha, content } = await this.repo.git.refAndFile(this.remoteRef(), this.repo.stateRel);
-    const { stateRel, remote, branch } = this.repo;
-    return { tip: sha, state: content === null ? null : parseState(content, `${stateRel} (on ${remote}/${branch})`, remoteStateRestore(remote, branch, stateRel)) };
+  /** Between polls: periodic heartbeats, and whether a running peer's machine went silent (or came back). */
+  private async tick(role: Role, view: Ready): Promise<void> {
+    await this.side.refresh(this.actors);
+    const peer = role.peer;
+    if (this.actors.includes(peer) || view.state.status !== `running-${peer}`) return;
+    const hb = view.heartbeats[peer];
+    if (!hb) return; // no heartbeat at all (the old tool): unknown, never stale
+    const age = heartbeatAgeSec(hb);
+    const stale = age !== null && age * 1000 >= this.repo.config.ms("sync.stale_after_sec");
+    if (stale && !this.silent.has(peer)) {
+      this.silent.add(peer);
+      const last = (iso: string | null) => (iso ? iso.slice(11, 16) + "Z" : "never");
+      this.say(
+        `[sync] ${peer} on ${hb.host} silent for ${formatElapsed(age! * 1000)} (last heartbeat ${last(hb.updated_at)}, running i=${view.state.iteration}, last agent output ${last(hb.last_output_at)}); if that machine is gone: orch takeover ${peer}`,
+      );
+    } else if (!stale && this.silent.has(peer)) {
+      this.silent.delete(peer);
+      this.say(`[sync] ${peer} on ${hb.host} is back (heartbeat ${hb.updated_at.slice(11, 16)}Z)`);
+    }
   }
 
   private async initStateIfMissing(): Promise<void> {
     const { repo } = this;
-    if ((await this.remoteState()).state !== null) return;
+    if (this.side.watch.view.state !== null) return;
     await this.locked(async () => {
       await this.turnTaker.pull({ fetched: true });
       if (readStateFile(repo.statePath, repo.stateRel) === null || !(await repo.git.show("HEAD", repo.stateRel))) {
@@ -185,15 +222,14 @@ export class SyncRunner {
     });
   }
 
-  private async wait(role: Role, what: string, ready: (s: State) => boolean): Promise<State | "exit"> {
+  private async wait(role: Role, what: string, ready: (s: State) => boolean): Promise<Ready | "exit"> {
     const { repo } = this;
     const c = repo.config;
-    const seen = await waitFor(
+    if (this.viewStale) await this.refresh();
+    await this.side.enter(this.actors, "waiting");
+    const view = await waitFor(
       {
-        git: repo.git,
-        remote: repo.remote,
-        branch: repo.branch,
-        readState: () => this.remoteState(),
+        watch: this.side.watch,
         pollMs: this.localRemote ? c.ms("sync.poll_interval") : Math.max(1000, c.ms("sync.poll_interval")),
         maxWaitMs: c.ms("sync.max_wait_sec"),
         heartbeatMs: c.ms("sync.heartbeat_secs"),
@@ -201,20 +237,19 @@ export class SyncRunner {
         actor: role.actor,
         peer: role.peer,
         say: this.say,
-        held: (seen) => this.heldByOther(role, seen),
+        held: (v) => this.heldByOther(role, v),
+        tick: (v) => this.tick(role, v),
       },
       what,
       ready,
-      this.lastSeen ?? undefined,
     );
-    this.lastSeen = seen;
-    const state = seen.state;
+    const state = view.state;
     if (state.extra.exit === true) {
       const reason = typeof state.extra.exit_reason === "string" && state.extra.exit_reason ? printable(state.extra.exit_reason) : "exit flag set";
       this.say(`${role.tag} Exiting: ${reason}`);
       return "exit";
     }
-    return state;
+    return view;
   }
 
   /**

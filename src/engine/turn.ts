@@ -9,7 +9,9 @@ import { OrchError, Exit, errorMessage } from "../core/errors.ts";
 import { hostName, type Runner } from "../core/identity.ts";
 import type { Repo } from "../core/repo.ts";
 import type { Role } from "../core/roles.ts";
-import { pushLeased, safePull } from "../core/sync.ts";
+import { pushRefs, refusalReasons, safePull, PushRefused, type RefUpdate } from "../core/sync.ts";
+import { GitError } from "../core/git.ts";
+import type { Side } from "./side.ts";
 import { isoUtc, markRunning, readStateFile, serializeState, stampOutcome, subjects, type State } from "../core/state.ts";
 import { afterTurn, prePullPublish, pullWithRecovery, type HygieneContext } from "../hygiene/index.ts";
 import { runAgent, type AgentOutcome } from "./agent.ts";
@@ -32,11 +34,15 @@ interface Running {
   startedAt: Date;
   /** The stamp is committed: a later failure must not stamp again. */
   stamped?: boolean;
+  /** The turn's summary file, shipped with its log (issue 18). */
+  summary?: string;
 }
 
 export class TurnTaker {
   /** The iteration of the last turn taken. */
   lastIteration = 0;
+  /** Errors of the background heartbeat while the agent ran (a lost lease). */
+  private readonly failures: unknown[] = [];
   private currentLog: IterationLog | null = null;
 
   constructor(
@@ -45,6 +51,7 @@ export class TurnTaker {
     private readonly say: (line: string) => void,
     private readonly shutdown: Shutdown,
     private readonly locked: <T>(fn: () => Promise<T>) => Promise<T>,
+    private readonly side: Side,
   ) {
     repo.git.log = (line) => this.currentLog?.line(line);
   }
@@ -95,7 +102,16 @@ export class TurnTaker {
       // same bytes (git refuses an empty commit): that mark is already committed.
       const committed = serializeState(marked) !== serializeState(state);
       if (committed) await commitState(repo, marked, { subject, trailers: [runnerTrailer(this.runner)] });
-      if ((await pushLeased(repo.git, repo.remote, repo.branch, tip)) === "stale") {
+      const startedAt = new Date();
+      const beat = await this.side.beats([role.actor], "running", { iteration: state.iteration, turn_started_at: isoUtc(startedAt), last_output_at: null, blocked_until: null, reason: null });
+      let pushed: "ok" | "stale";
+      try {
+        pushed = await this.pushWithSide(tip, beat);
+      } catch (e) {
+        if (committed) await repo.git.run(["reset", "--quiet", "--keep", "HEAD~1"], { allowFail: true });
+        throw e;
+      }
+      if (pushed === "stale") {
         // Another runner pushed first: take our mark back, never rebase it onto theirs.
         if (committed) await repo.git.run(["reset", "--quiet", "--keep", "HEAD~1"]);
         log.line(`[sync] another runner pushed to ${repo.remote}/${repo.branch} first; not taking i=${state.iteration}`);
@@ -106,7 +122,7 @@ export class TurnTaker {
       const markSha = (await repo.git.revParse("HEAD"))!;
       log.line(`[sync] ${subject}`);
       this.say(`[sync] ${subject} (log: ${relative(repo.top, log.path)})`);
-      running = { role, state: marked, log, markSha, startedAt: new Date() };
+      running = { role, state: marked, log, markSha, startedAt };
       return null;
     });
     if (begun !== null) return begun;
@@ -126,9 +142,19 @@ export class TurnTaker {
     const { role, state, log } = turn;
     this.lastIteration = state.iteration;
     shutdown.agentRunning = true;
-    const outcome = await runAgent(agentRun(role, repo, { branch: repo.branch, iteration: state.iteration, log, shutdown, say: this.say })).finally(
-      () => (shutdown.agentRunning = false),
-    );
+    const run = agentRun(role, repo, { branch: repo.branch, iteration: state.iteration, log, shutdown, say: this.say });
+    // While the agent runs, the heartbeat goes out every sync.heartbeat_push_sec with its last output time.
+    let lastOutput: number | null = null;
+    run.onOutput = (at) => (lastOutput = at);
+    const beating = setInterval(() => {
+      void this.side.refresh([role.actor], { last_output_at: lastOutput ? isoUtc(new Date(lastOutput)) : null }, { keep: true }).catch((e) => this.failures.push(e));
+    }, Math.max(200, Math.min(5000, repo.config.ms("sync.heartbeat_push_sec") / 4)));
+    const outcome = await runAgent(run).finally(() => {
+      shutdown.agentRunning = false;
+      clearInterval(beating);
+    });
+    // A lost heartbeat lease while the agent ran: another runner of this actor exists.
+    if (this.failures.length) throw this.failures.shift();
     if (outcome.interrupted) {
       log.line(`[sync] interrupted by ${outcome.interrupted}: the turn is not stamped; relaunch to run it again`);
       this.say(`[sync] interrupted by ${outcome.interrupted}; turn i=${state.iteration} left unstamped`);
@@ -195,7 +221,12 @@ export class TurnTaker {
     await commitState(repo, stamped, { subject, trailers });
     turn.stamped = true;
     log.line(`[sync] ${subject}`);
-    await this.pushStamp(turn);
+    log.close(); // complete before it is shipped
+    const side = [
+      ...(await this.side.logs(role.actor, [log.path, `${log.path}.jsonl`, ...(turn.summary ? [turn.summary] : [])], state.iteration)),
+      ...(await this.side.beats([role.actor], "waiting", { iteration: stamped.iteration, turn_started_at: null, last_output_at: null })),
+    ];
+    await this.pushStamp(turn, side);
     this.say(`[sync] ${subject}`);
   }
 
@@ -205,14 +236,15 @@ export class TurnTaker {
    * state moved (taken over, or another runner stamped), push nothing, keep
    * the work on an obsolete branch and exit 7.
    */
-  private async pushStamp(turn: Running): Promise<void> {
+  private async pushStamp(turn: Running, side: RefUpdate[]): Promise<void> {
     const { repo } = this;
     let expected = turn.markSha;
     for (let attempt = 0; attempt < 3; attempt++) {
       let result: "ok" | "stale";
       try {
-        result = await pushLeased(repo.git, repo.remote, repo.branch, expected);
+        result = await this.pushWithSide(expected, side);
       } catch (e) {
+        if (e instanceof OrchError && e.exitCode === Exit.fenced) throw e;
         const msg = `failed to push the stamp (${errorMessage(e)}); relaunch to push it without rerunning the turn`;
         turn.log.line(`[sync] ERROR: ${msg}`);
         throw new OrchError(e instanceof OrchError ? e.exitCode : Exit.runtime, msg, { cause: e });
@@ -231,6 +263,34 @@ export class TurnTaker {
       expected = (await repo.git.revParse(`refs/remotes/${repo.remote}/${repo.branch}`))!;
     }
     throw new OrchError(Exit.runtime, `failed to push the stamp: ${repo.remote}/${repo.branch} kept moving; relaunch to push it without rerunning the turn`);
+  }
+
+  /**
+   * Push HEAD to the branch (a compare-and-swap against `expect`) together with
+   * side-channel updates, all or nothing. A remote that refuses refs/orch/*
+   * gets the branch alone (and the channel is off); a lost side lease is exit 7.
+   */
+  private async pushWithSide(expect: string | null, side: RefUpdate[], retried = false): Promise<"ok" | "stale"> {
+    const { repo } = this;
+    const branch: RefUpdate = { src: "HEAD", dst: `refs/heads/${repo.branch}`, expect };
+    const live = this.side.enabled ? side : [];
+    const { status, result } = await pushRefs(repo.git, repo.remote, [branch, ...live], { atomic: true });
+    const { lost, refused } = this.side.settle(live, status);
+    const mine = status.get(branch.dst);
+    if (mine === "ok") return "ok";
+    // The branch's compare-and-swap decides who holds the turn: a lost race is just that.
+    if (mine === "stale") return "stale";
+    if (refused || (mine === "refused" && live.length)) {
+      this.side.disable(refusalReasons(result));
+      return this.pushWithSide(expect, []);
+    }
+    if (mine === "refused") throw new PushRefused(repo.remote, branch.dst, refusalReasons(result));
+    if (lost.length && mine === "collateral") {
+      // We hold (or win) the turn, but another runner of our actor wrote our side refs meanwhile: take them back, once.
+      if (retried) throw this.side.lostLease(lost[0]!);
+      return this.pushWithSide(expect, await this.side.released(live, lost), true);
+    }
+    throw new GitError(["push", repo.remote, `HEAD:${branch.dst}`], result);
   }
 
   /** Anything that failed after the mark: stamp fail (so the turn is not left running) and exit with the failure. */

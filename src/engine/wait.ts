@@ -1,15 +1,17 @@
-import { isTransientGitError, type Git } from "../core/git.ts";
-import { fetchBranch } from "../core/sync.ts";
+/**
+ * Waiting for a turn (SPEC §4.3), cheap: each poll is one `git ls-remote` of
+ * the branch and its side refs; only what moved is fetched and read; the
+ * working tree is never touched. Network outages and a remote that hangs are
+ * waited out (bounded only by --max-wait-sec).
+ */
+import { isTransientGitError } from "../core/git.ts";
 import { OrchError, Exit } from "../core/errors.ts";
 import { sleep } from "../core/proc.ts";
 import type { Actor, State } from "../core/state.ts";
+import type { RemoteWatch, View } from "../channel/watch.ts";
 
 export interface Waiter {
-  git: Git;
-  remote: string;
-  branch: string;
-  /** Tip and state of the remote-tracking ref (state null: the branch has no state file: galph's turn). */
-  readState: () => Promise<{ tip: string | null; state: State | null }>;
+  watch: RemoteWatch;
   pollMs: number;
   maxWaitMs: number;
   heartbeatMs: number;
@@ -18,47 +20,40 @@ export interface Waiter {
   peer: Actor;
   say: (line: string) => void;
   /**
-   * Asked when `ready` says yes: may the turn be taken? (No while another
-   * clone's runner holds it.) Asked again only when the remote tip moves.
+   * Asked when `ready` says yes: is the turn held by someone else? (Another
+   * clone's runner.) Asked again only when the remote tip moves.
    */
-  held?: (seen: Seen & { state: State }) => Promise<boolean>;
+  held?: (view: View & { state: State }) => Promise<boolean>;
+  /** After every poll (periodic heartbeats, peer health); never fails the wait. */
+  tick?: (view: View & { state: State }) => Promise<void>;
 }
 
-/**
- * Poll until `ready(state)`. Cheap (SPEC §4.3): compare the remote tip with
- * ls-remote, fetch and read the state from the fetched ref only when it moved;
- * the working tree is never touched. Returns the state, or "exit" when the
- * state carries the exit flag (the caller prints the message).
- */
-export interface Seen {
-  tip: string | null;
-  state: State | null;
-}
+export type Ready = View & { state: State };
 
-export async function waitFor(w: Waiter, what: string, ready: (s: State) => boolean, initial?: Seen): Promise<Seen & { state: State }> {
+export async function waitFor(w: Waiter, what: string, ready: (s: State) => boolean): Promise<Ready> {
   const started = Date.now();
   let lastBeat = started;
   let lastSeen = "";
   let peerFailureNoticed = false;
   let unreachableSince = 0;
-  const first = initial ?? (await w.readState());
-  let tip = first.tip;
-  let state = orGalphsTurn(first.state);
   let idlePolls = 0;
   let heldAt: string | null | undefined;
   for (;;) {
+    const view: Ready = { ...w.watch.view, state: orGalphsTurn(w.watch.view.state) };
+    const { state, tip } = view;
     const seen = `${state.expected_actor}/${state.status}/${state.iteration}`;
     if (w.verbose && seen !== lastSeen) w.say(`[sync] state: actor=${state.expected_actor} status=${state.status} iter=${state.iteration}`);
     lastSeen = seen;
-    if (state.extra.exit === true) return { tip, state };
+    if (state.extra.exit === true) return view;
     if (ready(state)) {
-      if (heldAt !== tip) heldAt = w.held && (await w.held({ tip, state })) ? tip : undefined;
-      if (heldAt !== tip) return { tip, state };
+      if (heldAt !== tip) heldAt = w.held && (await w.held(view)) ? tip : undefined;
+      if (heldAt !== tip) return view;
     }
     if (!peerFailureNoticed && state.expected_actor === w.peer && state.status === "failed") {
       peerFailureNoticed = true;
       w.say(`[sync] ${w.peer} stamped failed at i=${state.iteration}; waiting for it to be rerun or stamped by hand (orch stamp ${w.peer} ok)`);
     }
+    await w.tick?.(view);
     const elapsed = Date.now() - started;
     if (w.maxWaitMs > 0 && elapsed >= w.maxWaitMs) {
       throw new OrchError(
@@ -73,20 +68,11 @@ export async function waitFor(w: Waiter, what: string, ready: (s: State) => bool
     const remaining = w.maxWaitMs > 0 ? Math.max(0, w.maxWaitMs - elapsed) : Infinity;
     await sleep(Math.min(pollDelay(w.pollMs, idlePolls), remaining));
     try {
-      const remoteTip = await w.git.lsRemote(w.remote, w.branch);
-      if (remoteTip !== tip) {
-        await fetchBranch(w.git, w.remote, w.branch);
-        const fetched = await w.readState();
-        tip = fetched.tip;
-        state = orGalphsTurn(fetched.state);
-        idlePolls = 0;
-      } else {
-        idlePolls++;
-      }
+      if (await w.watch.look()) idlePolls = 0;
+      else idlePolls++;
       if (unreachableSince) w.say(`[sync] remote reachable again after ${Math.round((Date.now() - unreachableSince) / 1000)}s`);
       unreachableSince = 0;
     } catch (e) {
-      // Waiting survives network outages and a remote that hangs (bounded only by --max-wait-sec); anything else is fatal.
       if (!isTransientGitError(e)) throw e;
       if (!unreachableSince) w.say(`[sync] remote unreachable (${e.message}); still waiting`);
       unreachableSince ||= Date.now();
@@ -107,7 +93,7 @@ export function pollDelay(pollMs: number, idlePolls: number): number {
 }
 
 /** A branch without a state file is galph's turn (SPEC §2). */
-function orGalphsTurn(state: State | null): State {
+export function orGalphsTurn(state: State | null): State {
   return (
     state ?? {
       iteration: 1,

@@ -1,13 +1,14 @@
 import { accessSync, constants, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { OrchError, errorMessage } from "../core/errors.ts";
-import { gitVersion, type Git } from "../core/git.ts";
+import { firstLine, gitVersion, type Git } from "../core/git.ts";
 import { tryLock } from "../core/lock.ts";
 import { findExecutable, run } from "../core/proc.ts";
 import { inRepo, openRepoOrDir, type Clone, type NoRepo } from "../core/repo.ts";
 import { ROLES, type Role } from "../core/roles.ts";
 import { parseState, readStateFile, remoteStateRestore } from "../core/state.ts";
-import { fetchBranch } from "../core/sync.ts";
+import { fetchBranch, pushRefs, refusalReasons } from "../core/sync.ts";
+import { cloneId } from "../core/identity.ts";
 
 export interface Check {
   name: string;
@@ -123,6 +124,7 @@ async function checkRemote(ctx: Clone, remote: string, branch: string | null, ti
       { name: "remote", ok: false, detail: `no remote '${remote}' in this clone`, fix: `git remote add ${remote} <url> (or set [git] remote / --remote)` },
       { name: "remote branch", ok: null, detail: "remote branch: not checked (no remote)" },
       { name: "remote state file", ok: null, detail: "remote state file: not checked (no remote)" },
+      { name: "side channel", ok: null, detail: "side channel: not checked (no remote)" },
     ];
   }
   let sha: string | null;
@@ -133,18 +135,50 @@ async function checkRemote(ctx: Clone, remote: string, branch: string | null, ti
       { name: "remote", ok: false, detail: `remote ${remote} (${url}) unreachable: ${errorMessage(e)}`, fix: "check the network, the URL (git remote -v) and your credentials (git ls-remote must work without a prompt)" },
       { name: "remote branch", ok: null, detail: "remote branch: not checked (remote unreachable)" },
       { name: "remote state file", ok: null, detail: "remote state file: not checked (remote unreachable)" },
+      { name: "side channel", ok: null, detail: "side channel: not checked (remote unreachable)" },
     ];
   }
   const reachable: Check = { name: "remote", ok: true, detail: `remote ${remote} reachable (${url})` };
-  if (!branch) return [reachable, { name: "remote branch", ok: null, detail: "remote branch: not checked (no branch)" }, { name: "remote state file", ok: null, detail: "remote state file: not checked (no branch)" }];
+  if (!branch) return [reachable, { name: "remote branch", ok: null, detail: "remote branch: not checked (no branch)" }, { name: "remote state file", ok: null, detail: "remote state file: not checked (no branch)" }, { name: "side channel", ok: null, detail: "side channel: not checked (no branch)" }];
   if (!sha) {
     return [
       reachable,
       { name: "remote branch", ok: false, detail: `branch ${branch} is not on ${remote}`, fix: `git push ${remote} HEAD:refs/heads/${branch} (or orch init --push)` },
       { name: "remote state file", ok: null, detail: "remote state file: not checked (no remote branch)" },
+      { name: "side channel", ok: null, detail: "side channel: not checked (no remote branch)" },
     ];
   }
-  return [reachable, { name: "remote branch", ok: true, detail: `branch ${branch} on ${remote} (${sha.slice(0, 7)})` }, await checkRemoteState(ctx, remote, branch)];
+  return [
+    reachable,
+    { name: "remote branch", ok: true, detail: `branch ${branch} on ${remote} (${sha.slice(0, 7)})` },
+    await checkRemoteState(ctx, remote, branch),
+    await checkSideChannel(ctx, remote, sha),
+  ];
+}
+
+/**
+ * The side channel needs pushes to refs/orch/* (heartbeats, shipped logs,
+ * control). Some hosts hide or protect namespaces: push a probe ref and delete it.
+ */
+async function checkSideChannel(ctx: Clone, remote: string, sha: string): Promise<Check> {
+  const probe = `refs/orch/probe/${cloneId(await ctx.git.gitDir())}`;
+  const name = "side channel";
+  try {
+    const { status, result } = await pushRefs(ctx.git, remote, [{ src: sha, dst: probe }], { atomic: false });
+    if (status.get(probe) !== "ok") {
+      const why = refusalReasons(result).join(" | ") || firstLine(result.stderr) || "refused";
+      return {
+        name,
+        ok: false,
+        detail: `${remote} does not accept pushes to refs/orch/* (${why}): heartbeats, shipped logs, pause/stop/nudge will not work (turns still do)`,
+        fix: "allow pushes to refs/orch/* on the host (it must not be a hidden or protected namespace), or set [logs] ship = false and live without them",
+      };
+    }
+    await pushRefs(ctx.git, remote, [{ src: "", dst: probe }], { atomic: false });
+    return { name, ok: true, detail: `${remote} accepts refs/orch/* (heartbeats, shipped logs, control)` };
+  } catch (e) {
+    return { name, ok: false, detail: `could not try a push to ${remote} (${errorMessage(e)})`, fix: "check the network and that this clone may push to the remote" };
+  }
 }
 
 /** The state file as the remote has it: the one both machines read; a broken one stops every runner. */

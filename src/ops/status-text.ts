@@ -1,5 +1,5 @@
 import type { Actor } from "../core/state.ts";
-import type { StatusReport, StampView, LogView, StateView } from "./status.ts";
+import type { StatusReport, StampView, LogView, StateView, HeartbeatView } from "./status.ts";
 
 const ROLE_OF: Record<Actor, string> = { galph: "supervisor", ralph: "loop" };
 
@@ -30,6 +30,21 @@ function stampLine(stamp: StampView | null): string {
   return `last ${stamp.outcome.toUpperCase()}${iter} · commit ${stamp.commit ?? stamp.stamp_commit} · ${formatAge(stamp.age_sec)}`;
 }
 
+const hhmm = (iso: string | null) => (iso ? `${iso.slice(11, 16)}Z` : "?");
+
+/** `ralph on host-b · running i=4 since 06:11Z · last output 06:12Z · heartbeat 30s ago · orch 0.2.0 · claude 2.1.197`. */
+function machineLine(actor: Actor, hb: HeartbeatView | null): string {
+  if (!hb) return `${actor}  no heartbeat (older tool?)`;
+  const parts = [`${actor} on ${hb.host}`];
+  if (hb.phase === "blocked" && hb.blocked_until) parts.push(`blocked until ${hb.blocked_until.slice(11, 16)}Z${hb.reason ? ` (${hb.reason})` : ""}`);
+  else parts.push(`${hb.phase}${hb.phase === "running" && hb.iteration !== null ? ` i=${hb.iteration}` : ""} since ${hhmm(hb.since)}`);
+  if (hb.last_output_at) parts.push(`last output ${hhmm(hb.last_output_at)}`);
+  parts.push(`heartbeat ${formatAge(hb.age_sec)}${hb.stale ? " (SILENT: if that machine is gone, orch takeover " + actor + ")" : ""}`);
+  parts.push(`orch ${hb.orch_version}`);
+  if (hb.agent.argv0) parts.push(`${hb.agent.argv0.split("/").pop()}${hb.agent.version ? ` ${hb.agent.version}` : ""}`);
+  return parts.join(" · ");
+}
+
 function logLine(actor: Actor, log: LogView | null): string {
   return `${actor}  ${log ? `${log.path} · ${formatBytes(log.bytes)} · ${formatAge(log.age_sec)}` : "no log here"}`;
 }
@@ -49,6 +64,8 @@ export function renderStatus(r: StatusReport): string {
     rows.push(["state", `${r.state_file} from ${r.state_source}${r.working_tree_state ? ` · working tree differs: ${describeTurn(r.working_tree_state)}` : ""}`]);
   }
   for (const actor of ["galph", "ralph"] as const) rows.push([actor, stampLine(r.stamps[actor])]);
+  (["galph", "ralph"] as const).forEach((actor, i) => rows.push([i === 0 ? "machines" : "", machineLine(actor, r.heartbeats[actor])]));
+  for (const w of r.skew) rows.push(["WARNING", w]);
   rows.push(["sync", syncLine(r)]);
   rows.push(["logs", logLine("galph", r.logs.galph)]);
   rows.push(["", logLine("ralph", r.logs.ralph)]);

@@ -2,8 +2,11 @@ import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { ACTORS, parseState, parseSubject, readStateFile, remoteStateRestore, type Actor, type State } from "../core/state.ts";
 import { openRepo } from "../core/repo.ts";
-import { fetchBranch, RemoteBranchMissing } from "../core/sync.ts";
-import { errorMessage } from "../core/errors.ts";
+import { RemoteBranchMissing } from "../core/sync.ts";
+import { OrchError, Exit, errorMessage } from "../core/errors.ts";
+import { RemoteWatch, readHeartbeats } from "../channel/watch.ts";
+import { importLogs } from "../channel/logs.ts";
+import { configHash, heartbeatAgeSec } from "../channel/heartbeat.ts";
 
 /**
  * `orch status`: one snapshot of the turn, built from few git processes
@@ -15,6 +18,10 @@ export interface StatusReport {
   remote: string;
   /** The checked-out branch (null when detached); may differ from `branch`. */
   checked_out: string | null;
+  /** Each runner's last heartbeat (null: none, e.g. the old tool). */
+  heartbeats: Record<Actor, HeartbeatView | null>;
+  /** Version or settings differences between the two runners. */
+  skew: string[];
   /** "fetched", "offline" (not asked to), or "failed" (see fetch_error; the last fetched refs are shown). */
   fetch: "fetched" | "offline" | "failed";
   fetch_error: string | null;
@@ -36,6 +43,39 @@ export interface StatusReport {
   stale: { actor: Actor; running_sec: number; lease_expired_sec: number } | null;
   exit: { reason: string | null } | null;
   generated_at: string;
+}
+
+/** A runner's heartbeat as status shows it (SPEC §12). */
+export interface HeartbeatView {
+  host: string;
+  phase: string;
+  iteration: number | null;
+  /** Since when it is in this phase (the turn's start while running). */
+  since: string;
+  updated_at: string;
+  age_sec: number | null;
+  last_output_at: string | null;
+  blocked_until: string | null;
+  reason: string | null;
+  orch_version: string;
+  agent: { argv0: string; version: string | null };
+  config_hash: string;
+  /** Running (by its phase or by the state) with a heartbeat older than sync.stale_after_sec. */
+  stale: boolean;
+}
+
+/** Versions (major.minor) or shared settings that differ between the two runners. */
+function skewWarnings(hb: Record<Actor, HeartbeatView | null>, localHash: string): string[] {
+  const out: string[] = [];
+  const minor = (v: string) => v.split(".").slice(0, 2).join(".");
+  const { galph, ralph } = hb;
+  if (galph && ralph && minor(galph.orch_version) !== minor(ralph.orch_version)) {
+    out.push(`the two runners run different orch versions: galph ${galph.orch_version}, ralph ${ralph.orch_version}; install the same release on both machines`);
+  }
+  if (galph && ralph && galph.config_hash !== ralph.config_hash) {
+    out.push(`the two machines' [git], [sync] or [logs] settings differ (config hash galph ${galph.config_hash}, ralph ${ralph.config_hash}, this clone ${localHash}); compare 'orch config' on both`);
+  }
+  return out;
 }
 
 export interface StateView {
@@ -101,9 +141,16 @@ export async function gatherStatus(opts: StatusOptions): Promise<StatusReport> {
 
   let fetch: StatusReport["fetch"] = opts.offline ? "offline" : "fetched";
   let fetchError: string | null = null;
+  const logBranchDir = join(repo.logDir, branch.replace(/\//g, "-"));
+  // One look fetches the branch, both heartbeats and the peers' shipped logs (written into the local log dir).
+  const watch = new RemoteWatch({ git, remote, branch, stateRel: repo.stateRel, onLogs: async (_actor, ref) => void (await importLogs(git, ref, logBranchDir).catch(() => 0)) });
   if (!opts.offline) {
     try {
-      await fetchBranch(git, remote, branch);
+      await watch.look({ force: true }).catch(async (e) => {
+        // A broken state file on the remote is shown below, from the fetched branch: not a fetch failure.
+        if (e instanceof OrchError && e.exitCode === Exit.badState) return;
+        throw e;
+      });
     } catch (e) {
       // An absent remote branch is a fact to show (nobody pushed yet), not a failure.
       if (!(e instanceof RemoteBranchMissing)) {
@@ -162,10 +209,36 @@ export async function gatherStatus(opts: StatusOptions): Promise<StatusReport> {
   const logs: Record<Actor, LogView | null> = { galph: null, ralph: null };
   for (const actor of ACTORS) logs[actor] = newestLog(join(repo.logDir, branch.replace(/\//g, "-"), actor), repo.top, now);
 
+  const heartbeats = await readHeartbeats(git, remote, branch);
+  const hbViews: Record<Actor, HeartbeatView | null> = { galph: null, ralph: null };
+  const staleSec = repo.config.get("sync.stale_after_sec");
+  for (const actor of ACTORS) {
+    const hb = heartbeats[actor];
+    if (!hb) continue;
+    const age = heartbeatAgeSec(hb, now.getTime());
+    hbViews[actor] = {
+      host: hb.host,
+      phase: hb.phase,
+      iteration: hb.iteration,
+      since: hb.phase === "running" && hb.turn_started_at ? hb.turn_started_at : hb.updated_at,
+      updated_at: hb.updated_at,
+      age_sec: age,
+      last_output_at: hb.last_output_at,
+      blocked_until: hb.blocked_until,
+      reason: hb.reason,
+      orch_version: hb.orch_version,
+      agent: hb.agent,
+      config_hash: hb.config_hash,
+      stale: age !== null && age >= staleSec && (hb.phase === "running" || shown?.status === `running-${actor}`),
+    };
+  }
+
   return {
     branch,
     remote,
     checked_out: current,
+    heartbeats: hbViews,
+    skew: skewWarnings(hbViews, configHash(repo.config)),
     fetch,
     fetch_error: fetchError,
     state_source: source,

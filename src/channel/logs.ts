@@ -1,0 +1,85 @@
+/**
+ * Both machines' logs everywhere: a turn's log (its `.jsonl` sidecar and its
+ * summary) is committed, redacted and capped, onto the actor's log ref with
+ * the stamp; the peer's new files are written into the local log dir, never
+ * over a local file.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import type { Git } from "../core/git.ts";
+import type { Actor } from "../core/state.ts";
+import type { CommitSpec } from "./objects.ts";
+
+/** Only these paths are ever written from a shipped tree: an actor's log folder or summaries folder, one level. */
+const SHIPPABLE = /^(galph|ralph)(-summaries)?\/iter-[^/]+$/;
+
+/** Head and tail of a text bigger than the cap, with a marker line where the middle was. */
+export function capBytes(data: Buffer, max: number): Buffer {
+  if (data.length <= max) return data;
+  const keep = Math.max(0, max - 200);
+  const head = data.subarray(0, Math.floor(keep / 2));
+  const tail = data.subarray(data.length - Math.ceil(keep / 2));
+  const marker = Buffer.from(`\n[orch: ${data.length - head.length - tail.length} bytes left out of this shipped copy (logs.ship_max_bytes); the full log is on the machine that wrote it]\n`);
+  return Buffer.concat([head, marker, tail]);
+}
+
+export interface ShipOptions {
+  /** Local ref the commit is written to. */
+  ref: string;
+  /** The log ref's current commit (ours as pushed last, or the remote's), null for the first. */
+  parent: string | null;
+  /** `<logdir>/<branch with / as ->`: tree paths are relative to it. */
+  branchDir: string;
+  /** Files to ship (absolute). Missing ones are skipped. */
+  files: string[];
+  redact: (text: string) => string;
+  maxBytes: number;
+  message: string;
+}
+
+export function shipSpec(o: ShipOptions): CommitSpec | null {
+  const files: CommitSpec["files"] = [];
+  for (const file of o.files) {
+    const path = relative(o.branchDir, file).split("\\").join("/");
+    if (!SHIPPABLE.test(path) || !existsSync(file)) continue;
+    const text = readFileSync(file, "utf8");
+    files.push({ path, data: capBytes(Buffer.from(o.redact(text)), o.maxBytes) });
+  }
+  if (files.length === 0) return null;
+  return { ref: o.ref, parent: o.parent, files, message: o.message };
+}
+
+/**
+ * Write the files of a fetched log ref that this clone does not have yet into
+ * the local log dir. Returns how many were written.
+ */
+export async function importLogs(git: Git, ref: string, branchDir: string, only?: Actor): Promise<number> {
+  const r = await git.run(["ls-tree", "-r", "-z", "--full-tree", ref], { allowFail: true });
+  if (r.code !== 0) return 0;
+  const wanted: { path: string; sha: string }[] = [];
+  for (const entry of r.stdout.split("\0")) {
+    const tab = entry.indexOf("\t");
+    if (tab < 0) continue;
+    const [mode, type, sha] = entry.slice(0, tab).split(" ");
+    const path = entry.slice(tab + 1);
+    if (type !== "blob" || mode !== "100644" || !SHIPPABLE.test(path)) continue;
+    if (only && !path.startsWith(`${only}/`) && !path.startsWith(`${only}-summaries/`)) continue;
+    if (!existsSync(join(branchDir, path))) wanted.push({ path, sha: sha! });
+  }
+  if (wanted.length === 0) return 0;
+  const blobs = await git.catFiles(wanted.map((w) => w.sha));
+  let written = 0;
+  wanted.forEach((w, i) => {
+    const blob = blobs[i];
+    if (!blob || blob.type !== "blob") return;
+    const target = join(branchDir, w.path);
+    mkdirSync(dirname(target), { recursive: true });
+    try {
+      writeFileSync(target, blob.body, { flag: "wx" }); // never over a local file
+      written++;
+    } catch {
+      // appeared meanwhile (a local write wins)
+    }
+  });
+  return written;
+}

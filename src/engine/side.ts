@@ -1,0 +1,254 @@
+/**
+ * A runner's side of the side channel (SPEC §12): its heartbeats (pushed with
+ * its marks and stamps, at every phase change and every
+ * sync.heartbeat_push_sec), its shipped logs (with its stamps), and the
+ * refusal fallback: a remote that will not take refs/orch/* pushes turns the
+ * channel off with one warning, and turns go on.
+ */
+import { OrchError, Exit, errorMessage } from "../core/errors.ts";
+import type { Runner } from "../core/identity.ts";
+import type { Repo } from "../core/repo.ts";
+import type { Role } from "../core/roles.ts";
+import { compileRedactPatterns, makeRedactor } from "../core/secrets.ts";
+import { pushRefs, refusalReasons, PushRefused, type RefUpdate, type RefStatus } from "../core/sync.ts";
+import { isoUtc, type Actor } from "../core/state.ts";
+import { run } from "../core/proc.ts";
+import { heartbeatAgeSec, serializeHeartbeat, configHash, type Heartbeat, type Phase } from "../channel/heartbeat.ts";
+import { heartbeatRef, logsRef } from "../channel/names.ts";
+import { writeCommits, type CommitSpec } from "../channel/objects.ts";
+import { importLogs, shipSpec } from "../channel/logs.ts";
+import { RemoteWatch } from "../channel/watch.ts";
+import { branchDir } from "./logs.ts";
+import { VERSION } from "../version.ts";
+
+/** What a heartbeat says beyond the runner's identity. */
+export interface BeatInfo {
+  iteration?: number | null;
+  turn_started_at?: string | null;
+  last_output_at?: string | null;
+  blocked_until?: string | null;
+  reason?: string | null;
+}
+
+const ownRef = (kind: "hb" | "logs", actor: Actor, branch: string) => `refs/orch-local/${kind}/${actor}/${branch}`;
+
+export class Side {
+  readonly watch: RemoteWatch;
+  /** False once the remote refused a refs/orch/* push: heartbeats and shipping stop, turns go on. */
+  enabled: boolean;
+  private readonly ship: boolean;
+  private readonly info = new Map<Actor, BeatInfo & { phase: Phase }>();
+  private readonly lastPush = new Map<Actor, number>();
+  private readonly redact: (text: string) => string;
+  private readonly hash: string;
+  private readonly agents = new Map<Actor, { argv0: string; version: string | null }>();
+
+  constructor(
+    private readonly repo: Repo,
+    private readonly runner: Runner,
+    private readonly roles: readonly Role[],
+    private readonly say: (line: string) => void,
+  ) {
+    const c = repo.config;
+    this.ship = c.get("logs.ship");
+    this.enabled = true;
+    this.hash = configHash(c);
+    const redactor = makeRedactor({ env: process.env, patterns: compileRedactPatterns(c.get("logs.redact_patterns")) });
+    this.redact = (text) => redactor(text).text;
+    this.watch = new RemoteWatch({
+      git: repo.git,
+      remote: repo.remote,
+      branch: repo.branch,
+      stateRel: repo.stateRel,
+      own: roles.flatMap((r) => [heartbeatRef(r.actor, repo.branch), logsRef(r.actor, repo.branch)]),
+      // The peer's new logs land in the local log dir after each look that saw them move.
+      onLogs: async (actor, ref) => {
+        if (this.roles.some((r) => r.actor === actor)) return; // our own are here already
+        try {
+          await importLogs(repo.git, ref, this.branchLogDir());
+        } catch (e) {
+          this.say(`[sync] WARNING: could not write ${actor}'s shipped logs into ${this.branchLogDir()} (${errorMessage(e)})`);
+        }
+      },
+    });
+  }
+
+  private branchLogDir(): string {
+    return `${this.repo.logDir}/${branchDir(this.repo.branch)}`;
+  }
+
+  /** Each role's agent (argv[0] and its --version, asked once, 5 s at most). */
+  async learnAgents(argvOf: (role: Role) => string[]): Promise<void> {
+    await Promise.all(
+      this.roles.map(async (role) => {
+        const argv0 = argvOf(role)[0]!;
+        let version: string | null = null;
+        try {
+          const r = await run([argv0, "--version"], { cwd: this.repo.top, timeoutMs: 5000, killGraceMs: 500 });
+          version = r.code === 0 ? (r.stdout.trim() || r.stderr.trim()).split("\n")[0]!.slice(0, 80) || null : null;
+        } catch {
+          version = null;
+        }
+        this.agents.set(role.actor, { argv0, version });
+      }),
+    );
+  }
+
+  /**
+   * At start: is one of our actors already run by another live runner (another
+   * clone, a fresh heartbeat, not stopped)? Worth a warning: the running mark
+   * decides who runs each turn, and the heartbeat leases end the extra runner
+   * (the one not holding a turn exits 7 at its next heartbeat).
+   */
+  othersRunning(): { actor: Actor; hb: Heartbeat; ageSec: number }[] {
+    const staleMs = this.repo.config.ms("sync.stale_after_sec");
+    const found: { actor: Actor; hb: Heartbeat; ageSec: number }[] = [];
+    for (const role of this.roles) {
+      const hb = this.watch.view.heartbeats[role.actor];
+      if (!hb || hb.clone === this.runner.clone || hb.phase === "stopped") continue;
+      const age = heartbeatAgeSec(hb);
+      if (age !== null && age * 1000 < staleMs) found.push({ actor: role.actor, hb, ageSec: age });
+    }
+    return found;
+  }
+
+  phaseOf(actor: Actor): Phase | undefined {
+    return this.info.get(actor)?.phase;
+  }
+
+  /**
+   * The heartbeat commits for these actors in `phase` (written locally, not
+   * pushed), as updates for the next push. Empty when the channel is off.
+   */
+  async beats(actors: readonly Actor[], phase: Phase, patch: BeatInfo = {}): Promise<RefUpdate[]> {
+    if (!this.enabled || actors.length === 0) return [];
+    const specs: CommitSpec[] = [];
+    for (const actor of actors) {
+      const prev = this.info.get(actor);
+      const next = { ...(prev ?? {}), ...patch, phase };
+      this.info.set(actor, next);
+      const role = this.roles.find((r) => r.actor === actor)!;
+      const hb: Heartbeat = {
+        schema: 1,
+        actor,
+        role: role.command,
+        host: this.runner.host,
+        clone: this.runner.clone,
+        pid: this.runner.pid,
+        orch_version: VERSION,
+        config_hash: this.hash,
+        agent: this.agents.get(actor) ?? { argv0: "", version: null },
+        phase,
+        iteration: next.iteration ?? null,
+        turn_started_at: next.turn_started_at ?? null,
+        last_output_at: next.last_output_at ?? null,
+        updated_at: isoUtc(new Date()),
+        blocked_until: next.blocked_until ?? null,
+        reason: next.reason ?? null,
+      };
+      specs.push({ ref: ownRef("hb", actor, this.repo.branch), parent: null, files: [{ path: "heartbeat.json", data: Buffer.from(serializeHeartbeat(hb)) }], message: `heartbeat ${actor} ${phase}\n` });
+    }
+    const shas = await writeCommits(this.repo.git, specs);
+    return actors.map((actor, i) => ({ src: shas[i]!, dst: heartbeatRef(actor, this.repo.branch), expect: this.watch.known.get(heartbeatRef(actor, this.repo.branch)) ?? null }));
+  }
+
+  /** The shipped-logs commit of a turn (redacted, capped), as an update for the stamp's push. */
+  async logs(actor: Actor, files: string[], iteration: number): Promise<RefUpdate[]> {
+    if (!this.enabled || !this.ship) return [];
+    const dst = logsRef(actor, this.repo.branch);
+    const parent = this.watch.known.get(dst) ?? null;
+    const spec = shipSpec({
+      ref: ownRef("logs", actor, this.repo.branch),
+      parent,
+      branchDir: this.branchLogDir(),
+      files,
+      redact: this.redact,
+      maxBytes: this.repo.config.get("logs.ship_max_bytes"),
+      message: `logs ${actor} i=${iteration}\n`,
+    });
+    if (!spec) return [];
+    const [sha] = await writeCommits(this.repo.git, [spec]);
+    return [{ src: sha!, dst, expect: parent }];
+  }
+
+  /**
+   * Push side updates on their own (a phase change between turns, a periodic
+   * heartbeat). A lost lease means another runner of the same actor writes
+   * them: exit 7 — except with `keep` (while we hold a turn, or at start before
+   * the marks decide), when the heartbeat is taken back, once. Network trouble
+   * never fails a turn.
+   */
+  async pushAlone(updates: RefUpdate[], opts: { keep?: boolean } = {}): Promise<void> {
+    if (updates.length === 0) return;
+    try {
+      for (let attempt = 0; ; attempt++) {
+        const { status, result } = await pushRefs(this.repo.git, this.repo.remote, updates, { atomic: true });
+        const { lost, refused } = this.settle(updates, status);
+        if (refused) return this.disable(refusalReasons(result));
+        if (lost.length === 0) return;
+        if (!opts.keep || attempt > 0) throw this.lostLease(lost[0]!);
+        this.repo.git.log(`[sync] another runner wrote ${lost.map((u) => u.dst).join(", ")}; this one holds the turn and takes it back`);
+        updates = await this.released(updates, lost);
+      }
+    } catch (e) {
+      if (e instanceof OrchError && e.exitCode === Exit.fenced) throw e;
+      this.repo.git.log(`[sync] heartbeat push failed (${errorMessage(e)}); trying again later`);
+    }
+  }
+
+  /** The same updates with leases on what the remote holds now (after someone else wrote them). */
+  async released(updates: RefUpdate[], lost: RefUpdate[]): Promise<RefUpdate[]> {
+    const now = await this.watch.list();
+    return updates.map((u) => (lost.includes(u) ? { ...u, expect: now.get(u.dst) ?? null } : u));
+  }
+
+  lostLease(u: RefUpdate): OrchError {
+    const actor = u.dst.split("/")[3];
+    return new OrchError(Exit.fenced, `another runner of ${actor} is writing ${u.dst} (its lease moved under us); stopping this one: run each actor in one place only`);
+  }
+
+  /**
+   * A phase change, pushed at once (when it is one). A phase change takes the
+   * heartbeat back from a rival once (`keep`); the rival that does not hold a
+   * turn loses at its next periodic push.
+   */
+  async enter(actors: readonly Actor[], phase: Phase, patch: BeatInfo = {}): Promise<void> {
+    const changed = actors.filter((a) => this.phaseOf(a) !== phase || Object.keys(patch).length > 0);
+    if (changed.length) await this.pushAlone(await this.beats(changed, phase, patch), { keep: true });
+    for (const a of changed) this.lastPush.set(a, Date.now());
+  }
+
+  /** Every sync.heartbeat_push_sec: push the heartbeat again (with the agent's last output time). */
+  async refresh(actors: readonly Actor[], patch: BeatInfo = {}, opts: { keep?: boolean } = {}): Promise<void> {
+    if (!this.enabled) return;
+    const every = this.repo.config.ms("sync.heartbeat_push_sec");
+    const due = actors.filter((a) => every > 0 && Date.now() - (this.lastPush.get(a) ?? 0) >= every && this.phaseOf(a));
+    if (due.length === 0) return;
+    for (const a of due) this.lastPush.set(a, Date.now());
+    const byPhase = new Map<Phase, Actor[]>();
+    for (const a of due) byPhase.set(this.phaseOf(a)!, [...(byPhase.get(this.phaseOf(a)!) ?? []), a]);
+    for (const [phase, group] of byPhase) await this.pushAlone(await this.beats(group, phase, patch), opts);
+  }
+
+  /** What a push that carried side updates did to them: remembered when landed; `lost` leases; a refusal. */
+  settle(updates: RefUpdate[], status: Map<string, RefStatus>): { lost: RefUpdate[]; refused: boolean } {
+    const landed = updates.filter((u) => status.get(u.dst) === "ok");
+    this.watch.pushed(landed.map((u) => ({ dst: u.dst, sha: u.src })));
+    for (const u of landed) if (u.dst.startsWith("refs/orch/heartbeat/")) this.lastPush.set(u.dst.split("/")[3] as Actor, Date.now());
+    return {
+      lost: updates.filter((u) => status.get(u.dst) === "stale"),
+      refused: updates.some((u) => status.get(u.dst) === "refused"),
+    };
+  }
+
+  /** The remote refuses refs/orch/*: say so once; no more heartbeats or shipped logs this run. */
+  disable(reasons: string[]): void {
+    if (!this.enabled) return;
+    this.enabled = false;
+    this.say(
+      `[sync] WARNING: ${this.repo.remote} refuses pushes to refs/orch/* (${reasons.join(" | ") || "no reason given"}); heartbeats and shipped logs are off for this run, turns are not affected (orch doctor explains)`,
+    );
+  }
+}
+
+export { PushRefused };

@@ -1,0 +1,171 @@
+/**
+ * The side channel (issue 12): heartbeats, peer health, both machines' logs,
+ * redaction, refusal fallback. Real git, two or three clones, the binary.
+ */
+import { describe, expect, test } from "bun:test";
+import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { makeEngineWorld, collect, AGENTS } from "./helpers/engine-world.ts";
+import type { Clone, World } from "./helpers/world.ts";
+
+const FAST = ["--sync-via-git", "--poll-interval", "0.05"];
+
+async function readUntil(proc: ReturnType<typeof Bun.spawn>, text: string, ms = 20_000): Promise<string> {
+  const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
+  let seen = "";
+  const deadline = Date.now() + ms;
+  while (!seen.includes(text) && Date.now() < deadline) {
+    const { value, done } = await Promise.race([reader.read(), Bun.sleep(Math.max(1, deadline - Date.now())).then(() => ({ value: undefined, done: false }))]);
+    if (done) break;
+    if (value) seen += new TextDecoder().decode(value);
+  }
+  reader.releaseLock();
+  return seen;
+}
+
+function remoteRefs(world: World, c: Clone): Map<string, string> {
+  const out = c.git("ls-remote", world.remote).trim().split("\n");
+  return new Map(out.filter(Boolean).map((l) => [l.split("\t")[1]!, l.split("\t")[0]!]));
+}
+
+function heartbeatOn(world: World, c: Clone, actor: string): Record<string, unknown> | null {
+  const ref = `refs/orch/heartbeat/${actor}/${world.branch}`;
+  const r = c.gitResult("fetch", "-q", "origin", `+${ref}:refs/test-hb/${actor}`);
+  if (r.code !== 0) return null;
+  return JSON.parse(c.git("show", `refs/test-hb/${actor}:heartbeat.json`));
+}
+
+function logsIn(c: Clone, actor: string): string[] {
+  const dir = join(c.dir, "logs/feature-x", actor);
+  return existsSync(dir) ? readdirSync(dir).sort() : [];
+}
+
+describe("heartbeats", () => {
+  test("visible from the other clone while the agent sleeps, with phase and iteration; a parentless commit", async () => {
+    const { world, a, b } = makeEngineWorld({ supervisorAgent: ["sh", join(AGENTS, "slow.sh"), "galph", "3"] });
+    const sup = a.spawnOrch(["supervisor", ...FAST, "--sync-loops", "1", "--max-wait-sec", "1"]);
+    await readUntil(sup, "started");
+    const hb = heartbeatOn(world, b, "galph")!;
+    expect(hb).toMatchObject({ schema: 1, actor: "galph", role: "supervisor", phase: "running", iteration: 1, blocked_until: null });
+    expect(hb.host).toBeString();
+    expect(hb.clone).toMatch(/^[0-9a-f]{16}$/);
+    expect(hb.pid).toBe(sup.pid);
+    expect((hb.agent as { argv0: string }).argv0).toBe("sh");
+    expect(hb.turn_started_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    expect(b.git("rev-list", "--count", "refs/test-hb/galph").trim()).toBe("1");
+    await sup.exited;
+    expect(heartbeatOn(world, b, "galph")!.phase).toBe("stopped");
+  }, 40_000);
+
+  test("kill -9 of the loop during its agent: the waiting supervisor says ralph went silent, and orch status there shows it", async () => {
+    const { world, a, b } = makeEngineWorld({ loopAgent: ["sh", join(AGENTS, "hang.sh"), String(process.pid) + "c1"] });
+    const env = { ORCH_SYNC_STALE_AFTER_SEC: "2", ORCH_SYNC_HEARTBEAT_PUSH_SEC: "0.5" };
+    const sup = a.spawnOrch(["supervisor", ...FAST, "--sync-loops", "2", "--max-wait-sec", "30"], { env });
+    await readUntil(sup, "status=ok");
+    const loop = b.spawnOrch(["loop", ...FAST, "--sync-loops", "1"], { env });
+    await readUntil(loop, "started");
+    loop.kill("SIGKILL");
+    await loop.exited;
+    const seen = await readUntil(sup, "silent for", 20_000);
+    expect(seen).toMatch(/\[sync\] ralph on \S+ silent for \d+s \(last heartbeat \d\d:\d\dZ, running i=1, last agent output \S+\); if that machine is gone: orch takeover ralph/);
+    const status = a.orch(["status"], { env });
+    expect(status.stdout).toMatch(/ralph on \S+ · running i=1 since \d\d:\d\dZ .*heartbeat \d+s ago \(SILENT/);
+    sup.kill("SIGTERM");
+    await sup.exited;
+    Bun.spawnSync(["pkill", "-f", `1001.${process.pid}c1`]);
+    expect(world.branch).toBe("feature/x");
+  }, 60_000);
+
+  test("two runners of one actor: one exits 7 on the heartbeat lease", async () => {
+    const { a, clones } = makeEngineWorld({ clones: 3 });
+    const env = { ORCH_SYNC_HEARTBEAT_PUSH_SEC: "0.3" };
+    const [b, c] = [clones[1]!, clones[2]!];
+    expect(a.orch(["supervisor", ...FAST, "--sync-loops", "0"]).code).toBe(0); // galph's turn, nobody runs galph
+    const one = b.spawnOrch(["loop", ...FAST, "--sync-loops", "1", "--max-wait-sec", "20"], { env });
+    await Bun.sleep(800);
+    const two = c.spawnOrch(["loop", ...FAST, "--sync-loops", "1", "--max-wait-sec", "20"], { env });
+    const first = await Promise.race([one.exited.then((code) => ({ who: one, code })), two.exited.then((code) => ({ who: two, code }))]);
+    expect(first.code).toBe(7);
+    const r = await collect(first.who);
+    expect(r.stderr).toContain("another runner of ralph is writing refs/orch/heartbeat/ralph/feature/x");
+    for (const p of [one, two]) if (p.exitCode === null) p.kill("SIGTERM");
+    await Promise.all([one.exited, two.exited]);
+  }, 40_000);
+
+  test("a peer with no heartbeat (the old tool) is shown as unknown, never stale", () => {
+    const { a, b } = makeEngineWorld();
+    expect(a.orch(["supervisor", ...FAST, "--sync-loops", "0"]).code).toBe(0);
+    b.git("pull", "-q", "--rebase", "origin", "feature/x");
+    expect(b.orch(["stamp", "galph", "ok"]).code).toBe(0); // a stamp by hand: like the old tool, no heartbeat
+    const status = b.orch(["status"]);
+    expect(status.stdout).toMatch(/galph on \S+ · stopped/); // galph's runner said goodbye
+    expect(status.stdout).toContain("ralph  no heartbeat (older tool?)");
+  }, 30_000);
+});
+
+describe("both machines' logs", () => {
+  test("ralph's log reaches galph's clone after ralph's stamp, and orch tail there shows it annotated", async () => {
+    const { world, a, b } = makeEngineWorld();
+    const sup = a.spawnOrch(["supervisor", ...FAST, "--sync-loops", "2", "--max-wait-sec", "20"]);
+    await readUntil(sup, "status=ok");
+    expect(b.orch(["loop", ...FAST, "--sync-loops", "1"]).code).toBe(0);
+    await readUntil(sup, "[SYNC i=2] actor=galph status=running");
+    expect(logsIn(a, "ralph").map((n) => n.slice(0, 10))).toContain("iter-00001");
+    const tail = a.orch(["tail", "feature-x", "--no-ls", "--no-fetch"]);
+    expect(tail.code).toBe(0);
+    expect(tail.stdout).toMatch(/<log role="ralph" iter="1" path="logs\/feature-x\/ralph\/iter-00001_\d{8}_\d{6}_main\.log" source="log" format="text" commit="[0-9a-f]+" commit_subject="\[SYNC i=2\] actor=ralph → next=galph status=ok/);
+    expect(tail.stdout).toContain("agent ralph: done");
+    sup.kill("SIGTERM");
+    await sup.exited;
+    // A third clone (the person's laptop) sees both actors through orch tail's own fetch.
+    const laptop = world.clone("laptop");
+    const t3 = laptop.orch(["tail", "feature-x", "--no-ls"]);
+    expect(t3.code).toBe(0);
+    expect(t3.stdout).toContain('role="galph" iter="1"');
+    expect(t3.stdout).toContain('role="ralph" iter="1"');
+  }, 60_000);
+
+  test("a planted AKIA key and the value of MY_API_KEY are redacted in the shipped copy and intact locally", async () => {
+    const secret = "Zq8vX2mKp4Lr9sT1uW6y";
+    const leak = ["sh", "-c", `cat >/dev/null; echo "aws key AKIAIOSFODNN7EXAMPLE"; echo "api key $MY_API_KEY"; echo ok`];
+    const { world, a, b } = makeEngineWorld({ loopAgent: leak });
+    expect(a.orch(["supervisor", ...FAST, "--sync-loops", "1", "--max-wait-sec", "0.2"]).code).toBe(5);
+    expect(b.orch(["loop", ...FAST, "--sync-loops", "1"], { env: { MY_API_KEY: secret } }).code).toBe(0);
+    const local = readFileSync(join(b.dir, "logs/feature-x/ralph", logsIn(b, "ralph")[0]!), "utf8");
+    expect(local).toContain("AKIAIOSFODNN7EXAMPLE");
+    expect(local).toContain(secret);
+    a.git("fetch", "-q", "origin", `+refs/orch/logs/ralph/${world.branch}:refs/test-logs/ralph`);
+    const shipped = a.git("show", `refs/test-logs/ralph:ralph/${logsIn(b, "ralph")[0]!}`);
+    expect(shipped).not.toContain("AKIAIOSFODNN7EXAMPLE");
+    expect(shipped).not.toContain(secret);
+    expect(shipped).toContain("[REDACTED:");
+    expect(shipped).toContain("echo ok".slice(5)); // the rest stays readable
+  }, 40_000);
+
+  test("logs.ship = false pushes no log ref", () => {
+    const { world, a, b } = makeEngineWorld({ extraToml: "[logs]\nship = false\n" });
+    expect(a.orch(["supervisor", ...FAST, "--sync-loops", "1", "--max-wait-sec", "0.2"]).code).toBe(5);
+    expect(b.orch(["loop", ...FAST, "--sync-loops", "1"]).code).toBe(0);
+    const refs = [...remoteRefs(world, a).keys()];
+    expect(refs.some((r) => r.startsWith("refs/orch/logs/"))).toBe(false);
+    expect(refs).toContain(`refs/orch/heartbeat/ralph/${world.branch}`);
+  }, 30_000);
+});
+
+describe("a remote that refuses refs/orch/*", () => {
+  test("a clear warning, and turns still work", () => {
+    const { world, a, b } = makeEngineWorld();
+    const hook = join(world.remote, "hooks/pre-receive");
+    writeFileSync(hook, '#!/bin/sh\nwhile read o n r; do case "$r" in refs/orch/*) echo "refs/orch is not allowed here" >&2; exit 1;; esac; done\nexit 0\n');
+    chmodSync(hook, 0o755);
+    const sup = a.orch(["supervisor", ...FAST, "--sync-loops", "1", "--max-wait-sec", "0.3"]);
+    expect(sup.code).toBe(5);
+    expect(sup.stdout).toContain("WARNING: origin refuses pushes to refs/orch/* (refs/orch is not allowed here");
+    expect(sup.stdout).toContain("turns are not affected");
+    const loop = b.orch(["loop", ...FAST, "--sync-loops", "1"]);
+    expect(loop.code).toBe(0);
+    expect([...remoteRefs(world, a).keys()].some((r) => r.startsWith("refs/orch/"))).toBe(false);
+    const doctor = a.orch(["doctor", "--for", "supervisor"]);
+    expect(doctor.stdout).toContain("does not accept pushes to refs/orch/*");
+  }, 40_000);
+});
