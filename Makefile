@@ -28,8 +28,12 @@ dist/orch: deps $(shell find src -name '*.ts') package.json
 
 build: dist/orch
 
+KNIP := node_modules/.bin/knip
+
+# Type check, then knip: no dead file, export or dependency (config: knip.jsonc).
 check: deps
 	$(TSC) --noEmit -p tsconfig.json
+	$(KNIP) --no-progress
 
 test: deps check build
 	@$(BUN) scripts/test.ts
