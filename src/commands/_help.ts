@@ -68,6 +68,8 @@ export function renderOptionsFor(stream: { isTTY?: boolean; columns?: number }):
 }
 
 const bold = (o: RenderOptions, s: string) => (o.colour ? `\x1b[1m${s}\x1b[22m` : s);
+/** Headings are capitals (USAGE, EXAMPLES, EXIT CODES), bold on a terminal. */
+const heading = (o: RenderOptions, s: string) => bold(o, s.toUpperCase());
 
 /** An argv as a person would type it (arguments with spaces or quotes are quoted). */
 export function shellWords(argv: readonly string[]): string {
@@ -111,7 +113,7 @@ function optionRow(command: string, name: string, arg: ArgDef): { group: string 
   const isBool = arg.type === "boolean";
   const aliases = "alias" in arg && arg.alias ? ([] as string[]).concat(arg.alias).filter((a) => a.length === 1) : [];
   const negatable = isBool && (setting !== undefined || arg.default === true || "negativeDescription" in arg);
-  const flag = `--${negatable ? "[no-]" : ""}${name}`;
+  const flag = negatable ? `--${name}, --no-${name}` : `--${name}`;
   const hint = isBool ? "" : ` ${setting?.valueHint ?? arg.valueHint ?? "VALUE"}`;
   const left = `${aliases.length ? aliases.map((a) => `-${a}`).join(", ") + ", " : "    "}${flag}${hint}`;
   if (setting) {
@@ -178,10 +180,10 @@ export function renderCommandHelp(name: string, args: ArgsDef, help: CommandHelp
   const positionals = Object.entries(args).filter(([, a]) => a.type === "positional");
   const derived = [...positionals.map(([n, a]) => (a.required === false ? `[${n.toUpperCase()}]` : `<${n.toUpperCase()}>`)), "[OPTIONS]"].join(" ");
   const usage = (help.usage ?? [derived]).map((u) => `orch ${name} ${u}`);
-  const out: string[] = [`${bold(o, "Usage:")} ${usage[0]}`, ...usage.slice(1).map((u) => `       ${u}`), "", ...fill(help.description, undefined, o.width)];
+  const out: string[] = [`${heading(o, "Usage")}  ${usage[0]}`, ...usage.slice(1).map((u) => `       ${u}`), "", ...fill(help.description, undefined, o.width)];
 
   if (positionals.length) {
-    out.push("", bold(o, "Arguments"), ...table(positionals.map(([n, a]) => ({ left: n.toUpperCase(), text: a.description ?? "" })), o));
+    out.push("", heading(o, "Arguments"), ...table(positionals.map(([n, a]) => ({ left: n.toUpperCase(), text: a.description ?? "" })), o));
   }
 
   const byGroup = new Map<string, Row[]>();
@@ -199,7 +201,7 @@ export function renderCommandHelp(name: string, args: ArgsDef, help: CommandHelp
   byGroup.get(COMMON)!.push({ left: "-h, --help", text: `Print this help (also: orch help ${name})` });
   // One text column for every group, so the options read as one table.
   const allRows = [...byGroup.values()].flat();
-  for (const group of orderGroups([...byGroup.keys()])) out.push("", bold(o, group), ...table(byGroup.get(group)!, o, 2, 32, allRows));
+  for (const group of orderGroups([...byGroup.keys()])) out.push("", heading(o, group), ...table(byGroup.get(group)!, o, 2, 32, allRows));
 
   if (settingFlags > 0) {
     out.push(
@@ -212,10 +214,10 @@ export function renderCommandHelp(name: string, args: ArgsDef, help: CommandHelp
     );
   }
 
-  out.push("", bold(o, "Examples"));
+  out.push("", heading(o, "Examples"));
   for (const [command, what] of help.examples) out.push(...fill(what, undefined, o.width - 4).map((l) => `  # ${l}`), `  ${command}`);
 
-  out.push("", bold(o, "Exit codes"), ...table(help.exits.map(([code, meaning]) => ({ left: String(code), text: meaning })), o, 2, 12));
+  out.push("", heading(o, "Exit codes"), ...table(help.exits.map(([code, meaning]) => ({ left: String(code), text: meaning })), o, 2, 12));
   return out.join("\n") + "\n";
 }
 
@@ -227,15 +229,15 @@ export interface RootEntry {
 
 /** Root help: the commands by group, one line each, and where to read on. */
 export function renderRootHelp(title: string, commands: readonly RootEntry[], groupTitles: Readonly<Record<string, string>>, o: RenderOptions): string {
-  const out: string[] = [title, "", `${bold(o, "Usage:")} orch <command> [OPTIONS]`, `       orch help <command>`];
+  const out: string[] = [title, "", `${heading(o, "Usage")}  orch <command> [OPTIONS]`, `       orch help <command>`];
   const groups = [...new Set(commands.map((c) => c.group))];
   for (const g of groups) {
     const rows = commands.filter((c) => c.group === g).map((c) => ({ left: c.name, text: c.summary }));
-    out.push("", bold(o, groupTitles[g] ?? g), ...table(rows, o, 2, 12));
+    out.push("", heading(o, groupTitles[g] ?? g), ...table(rows, o, 2, 12));
   }
   out.push(
     "",
-    bold(o, "Options"),
+    heading(o, "Options"),
     ...table(
       [
         { left: "-V, --version", text: "Print the version" },
@@ -244,7 +246,7 @@ export function renderRootHelp(title: string, commands: readonly RootEntry[], gr
       o,
     ),
     "",
-    `${bold(o, "Exit codes")} of orch supervisor and orch loop (each command's help lists its own)`,
+    `${heading(o, "Exit codes")} of orch supervisor and orch loop (each command's help lists its own)`,
     ...table(Object.values(RUNNER_EXITS).map(([code, meaning]) => ({ left: String(code), text: meaning })), o, 2, 12),
     "",
     ...fill("Run `orch help <command>` (or `orch <command> --help`) for its options, examples and exit codes. The README has a quick start; docs/ has the reference.", undefined, o.width),
