@@ -89,10 +89,14 @@ export function defaultText(s: Setting): string {
   return String(v);
 }
 
-/** The setting behind a flag of this command (a flag several settings share, as in `orch config`, takes the first). */
-function settingOfFlag(command: string, flag: string): Setting | undefined {
+/**
+ * The setting behind an option: the one this command takes under that flag, or
+ * (for `orch config`, which takes every command's setting flags) the one whose
+ * doc the option carries (settingArgs uses the doc as the description).
+ */
+function settingOfFlag(command: string, flag: string, arg: ArgDef): Setting | undefined {
   const all = (SETTINGS as readonly Setting[]).filter((s) => s.flag === flag);
-  return all.find((s) => flagCommands(s).includes(command as CommandName)) ?? all[0];
+  return all.find((s) => flagCommands(s).includes(command as CommandName)) ?? all.find((s) => s.doc === arg.description);
 }
 
 const groupOfSection = (key: string) => {
@@ -109,7 +113,7 @@ interface Row {
 
 /** One option as a row: `-n, --count N` and its description with the default. */
 function optionRow(command: string, name: string, arg: ArgDef): { group: string | undefined; row: Row } {
-  const setting = settingOfFlag(command, name);
+  const setting = settingOfFlag(command, name, arg);
   const isBool = arg.type === "boolean";
   const aliases = "alias" in arg && arg.alias ? ([] as string[]).concat(arg.alias).filter((a) => a.length === 1) : [];
   const negatable = isBool && (setting !== undefined || arg.default === true || "negativeDescription" in arg);
