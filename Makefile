@@ -11,7 +11,7 @@ BUILD_FLAGS := --compile --bytecode --format=esm --minify-syntax --minify-whites
 	--define ORCH_VERSION='"$(VERSION)"' --define ORCH_GIT_SHA='"$(GIT_SHA)"'
 TARGETS := linux-x64 linux-arm64 darwin-x64 darwin-arm64
 
-.PHONY: all build test check release install clean demo bench soak deps
+.PHONY: all build test check release install clean demo bench soak deps docs
 
 all: build
 
@@ -28,8 +28,12 @@ dist/orch: deps $(shell find src -name '*.ts') package.json
 
 build: dist/orch
 
+KNIP := node_modules/.bin/knip
+
+# Type check, then knip: no dead file, export or dependency (config: knip.jsonc).
 check: deps
 	$(TSC) --noEmit -p tsconfig.json
+	$(KNIP) --no-progress
 
 test: deps check build
 	@$(BUN) scripts/test.ts
@@ -45,6 +49,10 @@ install: build
 	@mkdir -p $(PREFIX)/bin
 	cp dist/orch $(PREFIX)/bin/orch
 	@echo "installed $(PREFIX)/bin/orch"
+
+# Regenerate orch.toml and docs/configuration.md from the settings table.
+docs: deps
+	@$(BUN) scripts/docs.ts
 
 demo: build
 	@$(BUN) scripts/demo.ts

@@ -1,44 +1,56 @@
 #!/usr/bin/env bun
-import { runCommand, renderUsage, type CommandDef } from "citty";
+import { runCommand, type ArgsDef, type CommandDef } from "citty";
 import { OrchError, Exit, fileError, oneLine } from "./core/errors.ts";
 import { suggest } from "./core/config.ts";
 import { validateArgv } from "./commands/_args.ts";
+import { renderCommandHelp, renderOptionsFor, renderRootHelp, type CommandHelp } from "./commands/_help.ts";
 import { VERSION, GIT_SHA } from "./version.ts";
 
-/** Only commands that work are registered; each loads lazily to keep startup fast. */
-const COMMANDS: Record<string, { description: string; load: () => Promise<CommandDef<any>> }> = {
-  supervisor: { description: "Run the supervisor (galph): plan and review, in turns with the loop", load: async () => (await import("./commands/supervisor.ts")).default },
-  loop: { description: "Run the engineer loop (ralph): implement, in turns with the supervisor", load: async () => (await import("./commands/loop.ts")).default },
-  stamp: { description: "Hand the turn over by hand: stamp galph|ralph ok|fail without running an agent", load: async () => (await import("./commands/stamp.ts")).default },
-  takeover: { description: "When an actor's machine is gone: stamp its running turn fail so it can be run anywhere", load: async () => (await import("./commands/takeover.ts")).default },
-  tail: { description: "Print the interleaved XML digest of both actors' recent turns", load: async () => (await import("./commands/tail.ts")).default },
-  status: { description: "Show whose turn it is, the last stamps, and whether the other machine is alive", load: async () => (await import("./commands/status.ts")).default },
-  doctor: { description: "Check this host and clone for everything orch needs, with a fix for each problem", load: async () => (await import("./commands/doctor.ts")).default },
-  init: { description: "Set up orch in this repository: orch.toml, prompts, .gitignore, state file", load: async () => (await import("./commands/init.ts")).default },
-  config: { description: "Print the effective configuration and where each value comes from", load: async () => (await import("./commands/config.ts")).default },
-  notify: { description: "Send a test notification through every configured channel (orch notify --test)", load: async () => (await import("./commands/notify.ts")).default },
-  report: { description: "Summarise a period: turns, failures, waits, cost, code vs docs, both machines (text, --json, --html)", load: async () => (await import("./commands/report.ts")).default },
-};
+/** Where a command is listed in `orch --help`. */
+type CommandGroup = "run" | "look" | "setup";
+const GROUP_TITLES: Record<CommandGroup, string> = { run: "Run", look: "Look", "setup": "Set up" };
 
-function rootHelp(): string {
-  const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length));
-  const lines = Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(width)}  ${c.description}`);
-  return [
-    `orch ${VERSION}: two coding agents taking strict turns on one git branch`,
-    "",
-    "USAGE  orch <command> [OPTIONS]",
-    "",
-    "COMMANDS",
-    ...lines,
-    "",
-    "OPTIONS",
-    "  --version  Print the version",
-    "  --help     Print this help; `orch <command> --help` for a command's options",
-    "",
-  ].join("\n");
+interface CommandEntry {
+  group: CommandGroup;
+  /** One line for `orch --help`; the command's own `help` says the rest. */
+  description: string;
+  load: () => Promise<{ default: CommandDef<any>; help: CommandHelp }>;
 }
 
-const plain = (s: string) => (process.stdout.isTTY && !process.env.NO_COLOR ? s : s.replace(/\x1b\[[0-9;]*m/g, ""));
+/** Only commands that work are registered; each loads lazily to keep startup fast. */
+const COMMANDS: Record<string, CommandEntry> = {
+  supervisor: { group: "run", description: "Run the supervisor (galph): plan and review, in turns with the loop", load: () => import("./commands/supervisor.ts") },
+  loop: { group: "run", description: "Run the engineer loop (ralph): implement, in turns with the supervisor", load: () => import("./commands/loop.ts") },
+  stamp: { group: "run", description: "Hand the turn over by hand: stamp galph|ralph ok|fail without running an agent", load: () => import("./commands/stamp.ts") },
+  takeover: { group: "run", description: "When an actor's machine is gone: stamp its running turn fail so it can be run anywhere", load: () => import("./commands/takeover.ts") },
+  tail: { group: "look", description: "Print the interleaved XML digest of both actors' recent turns", load: () => import("./commands/tail.ts") },
+  status: { group: "look", description: "Show whose turn it is, the last stamps, and whether the other machine is alive", load: () => import("./commands/status.ts") },
+  report: { group: "look", description: "What happened while you were away: turns, failures, waits, cost, code vs docs, both machines (text, --json, --html)", load: () => import("./commands/report.ts") },
+  doctor: { group: "setup", description: "Check this host and clone for everything orch needs, with a fix for each problem", load: () => import("./commands/doctor.ts") },
+  init: { group: "setup", description: "Set up orch in this repository: orch.toml, prompts, .gitignore, state file", load: () => import("./commands/init.ts") },
+  config: { group: "setup", description: "Print the effective configuration and where each value comes from", load: () => import("./commands/config.ts") },
+  notify: { group: "setup", description: "Send a test notification through every configured channel (orch notify --test)", load: () => import("./commands/notify.ts") },
+};
+
+function rootHelp(stream: NodeJS.WriteStream): string {
+  const entries = Object.entries(COMMANDS).map(([name, c]) => ({ name, group: c.group, summary: c.description }));
+  return renderRootHelp(`orch ${VERSION}: two coding agents taking strict turns on one git branch`, entries, GROUP_TITLES, renderOptionsFor(stream));
+}
+
+/** The command a name means, or a usage error with a suggestion. */
+function commandNamed(name: string): CommandEntry {
+  const entry = COMMANDS[name];
+  if (entry) return entry;
+  if (name.startsWith("-")) throw new OrchError(Exit.usage, `unknown option '${name}'; run 'orch --help'`);
+  throw new OrchError(Exit.usage, `unknown command '${name}'${suggest(name, Object.keys(COMMANDS))}; run 'orch --help'`);
+}
+
+async function commandHelp(name: string, entry: CommandEntry): Promise<string> {
+  const mod = await entry.load();
+  const cmd = mod.default;
+  const args = ((typeof cmd.args === "function" ? await cmd.args() : cmd.args) ?? {}) as ArgsDef;
+  return renderCommandHelp(name, args, mod.help, renderOptionsFor(process.stdout));
+}
 
 export async function main(argv: string[]): Promise<number> {
   const debug = argv.includes("--debug");
@@ -49,25 +61,32 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`orch ${VERSION} (${GIT_SHA}, bun ${Bun.version})\n`);
       return Exit.ok;
     }
-    if (first === undefined || first === "--help" || first === "-h" || first === "help") {
-      if (first === undefined) {
-        process.stderr.write(rootHelp());
-        return Exit.usage;
+    if (first === undefined) {
+      process.stderr.write(rootHelp(process.stderr));
+      return Exit.usage;
+    }
+    if (first === "--help" || first === "-h" || (first === "help" && rest.length === 0)) {
+      process.stdout.write(rootHelp(process.stdout));
+      return Exit.ok;
+    }
+    if (first === "help") {
+      // `orch help <command>` is `orch <command> --help`.
+      const [name, ...extra] = rest;
+      if (name === "--help" || name === "-h") {
+        process.stdout.write(rootHelp(process.stdout));
+        return Exit.ok;
       }
-      process.stdout.write(rootHelp());
+      if (extra.length > 0) throw new OrchError(Exit.usage, `unexpected argument '${extra[0]}'; usage: orch help <command>`);
+      process.stdout.write(await commandHelp(name!, commandNamed(name!)));
       return Exit.ok;
     }
-    const entry = COMMANDS[first];
-    if (!entry) {
-      if (first.startsWith("-")) throw new OrchError(Exit.usage, `unknown option '${first}'; run 'orch --help'`);
-      throw new OrchError(Exit.usage, `unknown command '${first}'${suggest(first, Object.keys(COMMANDS))}; run 'orch --help'`);
-    }
+    const entry = commandNamed(first);
     commandName = first;
-    const cmd = await entry.load();
     if (rest.includes("--help") || rest.includes("-h")) {
-      process.stdout.write(plain(await renderUsage(cmd)).replace(/[ \t]+$/gm, "") + "\n");
+      process.stdout.write(await commandHelp(first, entry));
       return Exit.ok;
     }
+    const cmd = (await entry.load()).default;
     validateArgv(rest, (typeof cmd.args === "function" ? await cmd.args() : cmd.args) ?? {});
     const { result } = await runCommand(cmd, { rawArgs: rest });
     return typeof result === "number" ? result : Exit.ok;

@@ -4,10 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import TOML from "@iarna/toml";
 import { makeWorld, ROOT } from "./helpers/world.ts";
-import { exampleToml } from "../src/ops/toml-text.ts";
+import { configurationMarkdown, exampleToml, tomlValue } from "../src/ops/toml-text.ts";
 import { configReport, renderConfigJson, renderConfigToml } from "../src/ops/config-report.ts";
 import { loadConfig } from "../src/core/config.ts";
-import { SETTINGS } from "../src/core/settings.ts";
+import { SETTINGS, SECTIONS, orchEnvName, type Setting } from "../src/core/settings.ts";
 import { OrchError } from "../src/core/errors.ts";
 
 const EXAMPLE = join(ROOT, "orch.toml");
@@ -51,6 +51,34 @@ describe("example orch.toml", () => {
       expect(config.sources.get(s.key)!.kind).toBe("file");
       expect(config.get(s.key) as unknown).toEqual(s.default);
     }
+  });
+});
+
+describe("docs/configuration.md", () => {
+  const DOC = join(ROOT, "docs/configuration.md");
+
+  test("the committed file is exactly the generated reference (make docs rewrites it)", () => {
+    if (process.env.UPDATE_EXAMPLE === "1") writeFileSync(DOC, configurationMarkdown());
+    const committed = readFileSync(DOC, "utf8");
+    if (committed !== configurationMarkdown()) throw new Error("docs/configuration.md is stale: run `make docs` and commit it");
+    expect(committed).toBe(configurationMarkdown());
+  });
+
+  test("every section and every setting, with its type, default, flag and environment variables", () => {
+    const text = configurationMarkdown();
+    for (const section of SECTIONS) expect(text).toContain(`\n## [${section}]\n`);
+    for (const s of SETTINGS as readonly Setting[]) {
+      const key = s.key.split(".")[1]!;
+      const row = text.split("\n").find((l) => l.startsWith(`| \`${key}\` |`) && l.includes(`\`${orchEnvName(s.key)}\``));
+      expect(row, s.key).toBeDefined();
+      expect(row).toContain(`| ${s.kind}`);
+      expect(row).toContain("`" + tomlValue(s.default).replace(/\|/g, "\\|") + "`");
+      if (s.flag) expect(row).toContain(`\`--${s.flag}\``);
+      for (const env of [...(s.env ?? []), ...Object.values(s.roleEnv ?? {}).flat()]) expect(row).toContain(`\`${env}\``);
+    }
+    // The old tool's names are documented where they apply.
+    expect(text).toContain("`SUPERVISOR_REPORT_EXTENSIONS` (supervisor)");
+    expect(text).toContain("`REPORT_EXTENSIONS` (loop)");
   });
 });
 

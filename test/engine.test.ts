@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync, writeFileSync, rmSync, existsSync, chmodSync } from "node:fs";
 import { join } from "node:path";
-import { makeEngineWorld, remoteSubjects, collect, worker, AGENTS } from "./helpers/engine-world.ts";
+import { tempEngineWorld, remoteSubjects, collect, worker, AGENTS } from "./helpers/engine-world.ts";
 import { stateJson } from "./helpers/world.ts";
 
 const FAST = ["--sync-via-git", "--poll-interval", "0.05"];
@@ -33,7 +33,8 @@ function processesWith(mark: string): string[] {
 
 describe("sync turns between two machines", () => {
   test("3 iterations: exact subject sequence, final state, logs", async () => {
-    const { world, a, b } = makeEngineWorld();
+    await using w = tempEngineWorld();
+    const { world, a, b } = w;
     const sup = a.spawnOrch(["supervisor", ...FAST, "--sync-loops", "3"]);
     const loop = b.spawnOrch(["loop", ...FAST, "--sync-loops", "3"]);
     const [rs, rl] = await Promise.all([collect(sup), collect(loop)]);
@@ -77,7 +78,8 @@ describe("sync turns between two machines", () => {
   }, 60_000);
 
   test("continues a state file written by the old tool, byte for byte compatible", async () => {
-    const { world, a, b } = makeEngineWorld();
+    await using w = tempEngineWorld();
+    const { world, a, b } = w;
     const old =
       '{\n  "iteration": 7,\n  "expected_actor": "ralph",\n  "status": "waiting-ralph",\n  "last_update": "2026-11-20T10:00:00Z",\n  "lease_expires_at": "2026-11-20T10:10:00Z",\n  "galph_commit": "abc1234",\n  "ralph_commit": "def5678",\n  "note": "caf\\u00e9"\n}\n';
     b.write("sync/state.json", old);
@@ -96,7 +98,8 @@ describe("sync turns between two machines", () => {
   }, 30_000);
 
   test("agent exit 3: fail stamp pushed, orch exits 3", async () => {
-    const { world, a } = makeEngineWorld({ supervisorAgent: worker("galph", 3) });
+    await using w = tempEngineWorld({ supervisorAgent: worker("galph", 3) });
+    const { world, a } = w;
     const r = a.orch(["supervisor", ...FAST, "--sync-loops", "1"]);
     expect(r.code).toBe(3);
     const subjects = remoteSubjects(world, a);
@@ -106,7 +109,8 @@ describe("sync turns between two machines", () => {
   }, 30_000);
 
   test("missing prompt: exit 2 and nothing marked running", async () => {
-    const { world, a, b } = makeEngineWorld();
+    await using w = tempEngineWorld();
+    const { world, a, b } = w;
     const before = remoteSubjects(world, a);
     const r = b.orch(["loop", ...FAST, "--prompt", "nope"]);
     expect(r.code).toBe(2);
@@ -119,7 +123,8 @@ describe("sync turns between two machines", () => {
   }, 30_000);
 
   test("--max-wait-sec bounds the wait for the turn and the supervisor's wait for ralph (exit 5)", async () => {
-    const { a, b } = makeEngineWorld();
+    await using w = tempEngineWorld();
+    const { a, b } = w;
     const loop = b.orch(["loop", ...FAST, "--max-wait-sec", "0.5"]);
     expect(loop.code).toBe(5);
     expect(loop.stderr).toMatch(/^orch: gave up after \d+s waiting for ralph's turn/);
@@ -129,7 +134,8 @@ describe("sync turns between two machines", () => {
   }, 30_000);
 
   test("the exit flag stops both runners at the start of their next iteration", async () => {
-    const { world, a, b } = makeEngineWorld();
+    await using w = tempEngineWorld();
+    const { world, a, b } = w;
     const s = JSON.parse(stateJson({ iteration: 2, expected_actor: "galph", status: "complete", last_update: "2026-11-20T10:00:00Z", lease_expires_at: "2026-11-20T10:10:00Z", galph_commit: null, ralph_commit: null }));
     a.write("sync/state.json", stateJson({ ...s, exit: true, exit_reason: "done for today" }));
     a.commitAll("set exit flag");
@@ -145,7 +151,8 @@ describe("sync turns between two machines", () => {
   }, 30_000);
 
   test("peer failure is announced once while waiting", async () => {
-    const { world, a, b } = makeEngineWorld({ loopAgent: worker("ralph", 9) });
+    await using w = tempEngineWorld({ loopAgent: worker("ralph", 9) });
+    const { world, a, b } = w;
     a.write("sync/state.json", stateJson({ iteration: 1, expected_actor: "ralph", status: "waiting-ralph", last_update: "2026-11-20T10:00:00Z", lease_expires_at: "2026-11-20T10:10:00Z", galph_commit: "abc1234", ralph_commit: null }));
     a.commitAll("galph done");
     a.git("push", "-q", "origin", `HEAD:${world.branch}`);
@@ -161,7 +168,8 @@ describe("sync turns between two machines", () => {
 describe("agent execution", () => {
   test("idle timeout in a sync turn: process group killed, fail stamp, exit 124", async () => {
     const mark = String(process.pid) + "1";
-    const { world, a } = makeEngineWorld({ supervisorAgent: ["sh", join(AGENTS, "hang.sh"), mark] });
+    await using w = tempEngineWorld({ supervisorAgent: ["sh", join(AGENTS, "hang.sh"), mark] });
+    const { world, a } = w;
     const r = a.orch(["supervisor", ...FAST, "--sync-loops", "1", "--idle-timeout-sec", "0.5"]);
     expect(r.code).toBe(124);
     expect(processesWith(`100${0}.${mark}`).concat(processesWith(`1001.${mark}`))).toEqual([]);
@@ -172,7 +180,8 @@ describe("agent execution", () => {
 
   test("wall-clock timeout (async mode): exit 124, the chatty agent and its child are gone", async () => {
     const mark = String(process.pid) + "2";
-    const { a } = makeEngineWorld({ supervisorAgent: ["sh", join(AGENTS, "chatty.sh"), mark] });
+    await using w = tempEngineWorld({ supervisorAgent: ["sh", join(AGENTS, "chatty.sh"), mark] });
+    const { a } = w;
     const r = a.orch(["supervisor", "--sync-loops", "1", "--agent-timeout-sec", "0.7", "--idle-timeout-sec", "5"]);
     expect(r.code).toBe(124);
     expect(r.stdout).toContain("tick");
@@ -184,7 +193,8 @@ describe("agent execution", () => {
 
   test("SIGINT during the agent: orch exits 130, no orphans, no ok stamp", async () => {
     const mark = String(process.pid) + "3";
-    const { world, a } = makeEngineWorld({ supervisorAgent: ["sh", join(AGENTS, "hang.sh"), mark] });
+    await using w = tempEngineWorld({ supervisorAgent: ["sh", join(AGENTS, "hang.sh"), mark] });
+    const { world, a } = w;
     const proc = a.spawnOrch(["supervisor", ...FAST, "--sync-loops", "1"]);
     await readUntil(proc, "started");
     proc.kill("SIGINT");
@@ -197,7 +207,8 @@ describe("agent execution", () => {
   }, 30_000);
 
   test("50 MB of stderr: no deadlock, memory stays flat, partial last line kept", async () => {
-    const { a } = makeEngineWorld({ supervisorAgent: ["sh", join(AGENTS, "flood.sh"), "50"] });
+    await using w = tempEngineWorld({ supervisorAgent: ["sh", join(AGENTS, "flood.sh"), "50"] });
+    const { a } = w;
     const proc = Bun.spawn([process.env.ORCH_BIN ?? join(import.meta.dir, "../dist/orch"), "supervisor", "--sync-loops", "1"], {
       cwd: a.dir,
       env: a.world.env,
@@ -224,7 +235,8 @@ describe("agent execution", () => {
   }, 60_000);
 
   test("async mode runs N times and stops at the first failure with its code", async () => {
-    const { a } = makeEngineWorld();
+    await using w = tempEngineWorld();
+    const { a } = w;
     const counter = join(a.world.root, "count.txt");
     writeFileSync(join(a.dir, "orch.toml"), `[loop]\nagent = ["sh", "${join(AGENTS, "count.sh")}", "${counter}", "3", "7"]\n`);
     const r = a.orch(["loop", "--sync-loops", "5"]);
@@ -242,7 +254,8 @@ describe("agent execution", () => {
 
 describe("crash safety", () => {
   test("kill -9 after the stamp commit, before its push: the relaunch pushes it and does not rerun the agent", async () => {
-    const { world, a } = makeEngineWorld();
+    await using w = tempEngineWorld();
+    const { world, a } = w;
     const block = join(world.root, "block-push");
     const hook = join(world.remote, "hooks/pre-receive");
     writeFileSync(
@@ -273,7 +286,8 @@ describe("crash safety", () => {
 
 describe("console progress", () => {
   test("--verbose state lines and the waiting heartbeat", () => {
-    const { b } = makeEngineWorld();
+    using w = tempEngineWorld();
+    const { b } = w;
     const r = b.orch(["loop", ...FAST, "--verbose", "--heartbeat-secs", "0.2", "--max-wait-sec", "0.7"]);
     expect(r.code).toBe(5);
     expect(r.stdout).toContain("[sync] state: actor=galph status=idle iter=1");
@@ -282,7 +296,8 @@ describe("console progress", () => {
 
   test("agent heartbeat while it is quiet, and pty = true gives the agent a terminal", () => {
     const mark = String(process.pid) + "4";
-    const { a } = makeEngineWorld({ supervisorAgent: ["sh", join(AGENTS, "hang.sh"), mark] });
+    using w = tempEngineWorld({ supervisorAgent: ["sh", join(AGENTS, "hang.sh"), mark] });
+    const { a } = w;
     const r = a.orch(["supervisor", "--sync-loops", "1", "--heartbeat-secs", "0.2", "--idle-timeout-sec", "0.9"]);
     expect(r.code).toBe(124);
     expect(r.stdout).toMatch(/\[agent\] still running \(\d+s, quiet \d+s\) log=.*iter-00001_/);
@@ -296,7 +311,8 @@ describe("console progress", () => {
 describe("no orphans after kill -9", () => {
   test("a relaunch stops the agent group a killed orch left running", async () => {
     const mark = String(process.pid) + "5";
-    const { a } = makeEngineWorld({ supervisorAgent: ["sh", join(AGENTS, "hang.sh"), mark] });
+    await using w = tempEngineWorld({ supervisorAgent: ["sh", join(AGENTS, "hang.sh"), mark] });
+    const { a } = w;
     const proc = a.spawnOrch(["supervisor", "--sync-loops", "1"]);
     await readUntil(proc, "started");
     proc.kill("SIGKILL");

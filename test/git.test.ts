@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { makeWorld, ROOT, type Clone } from "./helpers/world.ts";
+import { disposing, ROOT, tempWorld, type Clone } from "./helpers/world.ts";
 import { collect } from "./helpers/engine-world.ts";
 import { Git } from "../src/core/git.ts";
 import { PullBlockedError, pushWithRetry, recoverOwnRebase, safePull } from "../src/core/sync.ts";
@@ -13,9 +13,10 @@ const STATE_JSON =
   '{\n  "iteration": 1,\n  "expected_actor": "galph",\n  "status": "idle",\n  "last_update": "2026-11-24T09:08:31Z",\n' +
   '  "lease_expires_at": "2026-11-24T09:18:31Z",\n  "galph_commit": null,\n  "ralph_commit": null\n}\n';
 
+/** A remote whose branch holds a state file, and `clones` clones of it; removed when its `using` block ends. */
 function stateWorld(clones = 1, files: Record<string, string> = {}) {
-  const { world, clones: cs } = makeWorld({ clones, files: { [STATE]: STATE_JSON, ...files } });
-  return { world, a: cs[0]!, b: cs[1]! };
+  const { world, clones: cs } = tempWorld({ clones, files: { [STATE]: STATE_JSON, ...files } });
+  return disposing({ world, a: cs[0]!, b: cs[1]! });
 }
 
 const gitOf = (c: Clone, opts: { lockTimeoutMs?: number; log?: (l: string) => void } = {}) => new Git({ cwd: c.dir, env: c.world.env, networkRetryMs: 1000, ...opts });
@@ -47,7 +48,8 @@ async function untilLockedElsewhere(path: string): Promise<void> {
 
 describe("repository mutex (flock on <git-dir>/orchestrator.lock)", () => {
   test("a second process waits for the holder, then gets the lock when it exits", async () => {
-    const { a } = stateWorld();
+    await using w = stateWorld();
+    const { a } = w;
     const holder = await holdLock(a, 1500);
     const started = Date.now();
     const stamp = a.spawnOrch(["stamp", "galph", "ok"]);
@@ -65,7 +67,8 @@ describe("repository mutex (flock on <git-dir>/orchestrator.lock)", () => {
   test("the same lock as flock(1) / Python's fcntl.flock: orch waits for it", async () => {
     const flock = Bun.which("flock");
     if (!flock) return; // util-linux absent: the fixture-based test above covers orch's side
-    const { a } = stateWorld();
+    await using w = stateWorld();
+    const { a } = w;
     const holder = Bun.spawn([flock, lockPath(a), "sleep", "1.2"], { stdout: "ignore", stderr: "inherit" });
     await untilLockedElsewhere(lockPath(a));
     const started = Date.now();
@@ -76,7 +79,8 @@ describe("repository mutex (flock on <git-dir>/orchestrator.lock)", () => {
   });
 
   test("git.lock_timeout_sec bounds the wait: exit 1, one clear line, nothing changed", async () => {
-    const { a } = stateWorld();
+    await using w = stateWorld();
+    const { a } = w;
     a.write("orch.toml", "[git]\nlock_timeout_sec = 1\n");
     const holder = await holdLock(a, 60_000);
     try {
@@ -97,7 +101,8 @@ describe("repository mutex (flock on <git-dir>/orchestrator.lock)", () => {
   });
 
   test("a crashed holder (kill -9) releases the lock", async () => {
-    const { a } = stateWorld();
+    await using w = stateWorld();
+    const { a } = w;
     const holder = await holdLock(a, 60_000);
     const started = Date.now();
     const stamp = a.spawnOrch(["stamp", "galph", "ok"]);
@@ -111,7 +116,8 @@ describe("repository mutex (flock on <git-dir>/orchestrator.lock)", () => {
   });
 
   test("in process: withLock is re-entrant, excludes a second binding, and never proceeds unlocked", async () => {
-    const { a } = stateWorld();
+    await using w = stateWorld();
+    const { a } = w;
     const first = gitOf(a);
     const second = gitOf(a, { lockTimeoutMs: 200 });
     await first.withLock(async () => {
@@ -126,7 +132,8 @@ describe("repository mutex (flock on <git-dir>/orchestrator.lock)", () => {
   });
 
   test("acquireLock waits, then takes the lock once released", async () => {
-    const { a } = stateWorld();
+    await using w = stateWorld();
+    const { a } = w;
     const held = tryLock(lockPath(a))!;
     expect(held).not.toBeNull();
     setTimeout(() => held.release(), 300);
@@ -139,7 +146,8 @@ describe("repository mutex (flock on <git-dir>/orchestrator.lock)", () => {
 
 describe("index.lock: back off and retry, never delete it", () => {
   test("a stamp waits out a busy index.lock and succeeds once it is gone", async () => {
-    const { a } = stateWorld();
+    await using w = stateWorld();
+    const { a } = w;
     const indexLock = join(a.dir, ".git", "index.lock");
     writeFileSync(indexLock, "");
     const started = Date.now();
@@ -157,7 +165,8 @@ describe("index.lock: back off and retry, never delete it", () => {
   });
 
   test("in process: each retry is logged with its delay", async () => {
-    const { a } = stateWorld();
+    await using w = stateWorld();
+    const { a } = w;
     const indexLock = join(a.dir, ".git", "index.lock");
     writeFileSync(indexLock, "");
     const lines: string[] = [];
@@ -189,7 +198,8 @@ describe("rebase left in progress", () => {
   }
 
   test("a rebase the user left in progress is refused, never aborted: exit 2 naming what to do, nothing touched", () => {
-    const { a } = stateWorld();
+    using w = stateWorld();
+    const { a } = w;
     leaveRebase(a);
     a.write("staged-new.txt", "hand work\n");
     a.git("add", "staged-new.txt");
@@ -203,7 +213,8 @@ describe("rebase left in progress", () => {
   });
 
   test("a rebase orch itself started (crash mid-pull) is aborted and said: back on the branch, then pulls and stamps", () => {
-    const { a } = stateWorld();
+    using w = stateWorld();
+    const { a } = w;
     leaveRebase(a);
     markOwn(a);
     const r = a.orch(["stamp", "galph", "ok"]);
@@ -216,7 +227,8 @@ describe("rebase left in progress", () => {
   });
 
   test("also with --branch and --no-pull (never stamps onto a half-rebased HEAD)", () => {
-    const { a } = stateWorld();
+    using w = stateWorld();
+    const { a } = w;
     leaveRebase(a);
     markOwn(a);
     const r = a.orch(["stamp", "galph", "ok", "--branch", a.world.branch, "--no-pull", "--no-push"]);
@@ -227,7 +239,8 @@ describe("rebase left in progress", () => {
   });
 
   test("in process: orch's own stale rebase is undone; a rebase directory with no rebase behind it is forgotten", async () => {
-    const { a, b } = stateWorld(2);
+    await using w = stateWorld(2);
+    const { a, b } = w;
     leaveRebase(a);
     markOwn(a);
     b.write("remote.txt", "r\n");
@@ -247,7 +260,8 @@ describe("rebase left in progress", () => {
   });
 
   test("a user's rebase of another branch is refused before anything else, keeping the hand-resolved work", () => {
-    const { a } = stateWorld();
+    using w = stateWorld();
+    const { a } = w;
     a.git("checkout", "-q", "-b", "other");
     a.write("shared.txt", "base\n");
     a.commitAll("other base");
@@ -271,7 +285,8 @@ describe("rebase left in progress", () => {
   });
 
   test("a merge, cherry-pick or revert in progress is refused up front", () => {
-    const { a } = stateWorld();
+    using w = stateWorld();
+    const { a } = w;
     writeFileSync(join(a.dir, ".git", "MERGE_HEAD"), a.head() + "\n");
     const r = a.orch(["stamp", "galph", "ok"]);
     expect(r.code).toBe(2);
@@ -280,7 +295,8 @@ describe("rebase left in progress", () => {
   });
 
   test("a real conflict: exit 1 naming what to do, no rebase left behind, the local commit kept", () => {
-    const { a, b } = stateWorld(2, { "shared.txt": "base\n" });
+    using w = stateWorld(2, { "shared.txt": "base\n" });
+    const { a, b } = w;
     b.write("shared.txt", "theirs\n");
     b.commitAll("their edit");
     b.git("push", "-q", "origin", `HEAD:${b.world.branch}`);
@@ -298,7 +314,8 @@ describe("rebase left in progress", () => {
 
 describe("untracked collisions fail fast, naming the paths", () => {
   test("orch stamp: exit 1 with the colliding paths, the untracked files untouched, nothing committed", () => {
-    const { a, b } = stateWorld(2);
+    using w = stateWorld(2);
+    const { a, b } = w;
     b.write("data/new.txt", "theirs\n");
     b.write("data/other.txt", "theirs too\n");
     b.commitAll("add data");
@@ -317,7 +334,8 @@ describe("untracked collisions fail fast, naming the paths", () => {
   });
 
   test("in process: PullBlockedError carries the paths (fast-forward case)", async () => {
-    const { a, b } = stateWorld(2);
+    await using w = stateWorld(2);
+    const { a, b } = w;
     b.write("report.md", "theirs\n");
     b.commitAll("add report");
     b.git("push", "-q", "origin", `HEAD:${b.world.branch}`);
@@ -337,7 +355,8 @@ describe("untracked collisions fail fast, naming the paths", () => {
 
 describe("push races", () => {
   test("two clones pushing at once: the loser rebases and retries, no commit lost, history linear", async () => {
-    const { a, b } = stateWorld(2);
+    await using w = stateWorld(2);
+    const { a, b } = w;
     const rejected: string[] = [];
     const log = (l: string) => l.includes("push rejected") && rejected.push(l);
     for (let round = 1; round <= 3; round++) {
@@ -361,7 +380,8 @@ describe("push races", () => {
   });
 
   test("a stamp pushed while the other clone moved the branch: rebased onto it, both kept", () => {
-    const { a, b } = stateWorld(2);
+    using w = stateWorld(2);
+    const { a, b } = w;
     b.write("notes.md", "b\n");
     b.commitAll("b's notes");
     b.git("push", "-q", "origin", `HEAD:${b.world.branch}`);
@@ -372,7 +392,8 @@ describe("push races", () => {
   });
 
   test("two clones stamping at once: every stamp either lands on the remote or stays committed locally", async () => {
-    const { a, b } = stateWorld(2);
+    await using w = stateWorld(2);
+    const { a, b } = w;
     const [ra, rb] = await Promise.all([collect(a.spawnOrch(["stamp", "galph", "ok"])), collect(b.spawnOrch(["stamp", "galph", "fail"]))]);
     a.git("fetch", "-q", "origin");
     const remote = a.subjects(`origin/${a.world.branch}`);

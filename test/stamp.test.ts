@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { makeWorld, type Clone, type World } from "./helpers/world.ts";
+import { disposing, tempWorld, type Clone, type World } from "./helpers/world.ts";
 
 const STATE = "sync/state.json";
 const SEVEN = ["iteration", "expected_actor", "status", "last_update", "lease_expires_at", "galph_commit", "ralph_commit"];
@@ -22,11 +22,11 @@ const START = {
   custom: { nested: [1, 2.5, null] },
 };
 
-/** A remote whose branch holds a state file, and `clones` clones of it. */
-function stampWorld(opts: { clones?: number; state?: Record<string, unknown> | string; extra?: Record<string, string> } = {}): { world: World; a: Clone; b: Clone } {
+/** A remote whose branch holds a state file, and `clones` clones of it; removed when its `using` block ends. */
+function stampWorld(opts: { clones?: number; state?: Record<string, unknown> | string; extra?: Record<string, string> } = {}): { world: World; a: Clone; b: Clone } & Disposable {
   const state = opts.state ?? START;
-  const { world, clones } = makeWorld({ clones: opts.clones ?? 1, files: { [STATE]: typeof state === "string" ? state : pythonJson(state), ...opts.extra } });
-  return { world, a: clones[0]!, b: clones[1]! };
+  const { world, clones } = tempWorld({ clones: opts.clones ?? 1, files: { [STATE]: typeof state === "string" ? state : pythonJson(state), ...opts.extra } });
+  return disposing({ world, a: clones[0]!, b: clones[1]! });
 }
 
 const remoteTip = (c: Clone) => c.git("ls-remote", "origin", `refs/heads/${c.world.branch}`).split("\t")[0]!;
@@ -50,7 +50,8 @@ describe("orch stamp: every transition, exact subject and JSON bytes, pushed", (
   ];
   for (const c of cases) {
     test(`${c.actor} ${c.outcome}`, () => {
-      const { a } = stampWorld({ state: { ...START, expected_actor: c.actor } });
+      using w = stampWorld({ state: { ...START, expected_actor: c.actor } });
+      const { a } = w;
       const sha = shortHead(a);
       const before = new Date(Math.floor(Date.now() / 1000) * 1000);
       const r = a.orch(["stamp", c.actor, c.outcome]);
@@ -76,7 +77,8 @@ describe("orch stamp: every transition, exact subject and JSON bytes, pushed", (
   }
 
   test("stamping out of turn says so on stderr and still stamps", () => {
-    const { a } = stampWorld();
+    using w = stampWorld();
+    const { a } = w;
     const r = a.orch(["stamp", "ralph", "ok"]);
     expect(r.code).toBe(0);
     expect(r.stderr).toBe("note: it was galph's turn (status complete); stamping ralph anyway\n");
@@ -85,7 +87,8 @@ describe("orch stamp: every transition, exact subject and JSON bytes, pushed", (
 
 describe("publishing", () => {
   test("--no-push leaves an unpushed commit that a later stamp publishes", () => {
-    const { a } = stampWorld();
+    using w = stampWorld();
+    const { a } = w;
     const tip = remoteTip(a);
     const first = a.orch(["stamp", "galph", "ok", "--no-push"]);
     expect(first.code).toBe(0);
@@ -103,7 +106,8 @@ describe("publishing", () => {
   });
 
   test("pulls first: the remote's new commits are under the stamp and its sha is the pulled HEAD", () => {
-    const { a, b } = stampWorld({ clones: 2 });
+    using w = stampWorld({ clones: 2 });
+    const { a, b } = w;
     b.write("notes.md", "from b\n");
     b.commitAll("b's work");
     b.git("push", "-q", "origin", `HEAD:${b.world.branch}`);
@@ -114,7 +118,8 @@ describe("publishing", () => {
   });
 
   test("--no-pull stamps the local HEAD; the push then rebases onto the remote", () => {
-    const { a, b } = stampWorld({ clones: 2 });
+    using w = stampWorld({ clones: 2 });
+    const { a, b } = w;
     const localSha = shortHead(a);
     b.write("notes.md", "from b\n");
     b.commitAll("b's work");
@@ -129,7 +134,8 @@ describe("publishing", () => {
 
 describe("refusals leave everything unchanged", () => {
   test("a dirty tree (unstaged or staged tracked changes) is refused; untracked files are not dirt", () => {
-    const { a } = stampWorld();
+    using w = stampWorld();
+    const { a } = w;
     const head = a.head();
     const bytes = a.read(STATE);
     a.write("README.md", "changed\n");
@@ -149,7 +155,8 @@ describe("refusals leave everything unchanged", () => {
   });
 
   test("--allow-dirty stamps anyway and commits only the state file, leaving the dirt as it was", () => {
-    const { a } = stampWorld({ extra: { "other.txt": "one\n" } });
+    using w = stampWorld({ extra: { "other.txt": "one\n" } });
+    const { a } = w;
     a.write("README.md", "unstaged edit\n");
     a.write("other.txt", "staged edit\n");
     a.git("add", "other.txt");
@@ -163,7 +170,8 @@ describe("refusals leave everything unchanged", () => {
   });
 
   test("a state file with uncommitted changes (behind its own history) is reported, exit 3, not replaced", () => {
-    const { a } = stampWorld();
+    using w = stampWorld();
+    const { a } = w;
     const head = a.head();
     const old = pythonJson({ ...START, iteration: 1 });
     a.write(STATE, old);
@@ -184,7 +192,8 @@ describe("refusals leave everything unchanged", () => {
   ];
   for (const [what, text, message] of corrupt) {
     test(`committed state that is ${what}: exit 3, file unchanged`, () => {
-      const { a } = stampWorld({ state: text });
+      using w = stampWorld({ state: text });
+      const { a } = w;
       const head = a.head();
       const r = a.orch(["stamp", "galph", "ok"]);
       expect(r.code).toBe(3);
@@ -196,7 +205,8 @@ describe("refusals leave everything unchanged", () => {
   }
 
   test("a missing state file: exit 3 with what to do", () => {
-    const { world, clones } = makeWorld({ clones: 1 });
+    using w = tempWorld({ clones: 1 });
+    const { world, clones } = w;
     const a = clones[0]!;
     const r = a.orch(["stamp", "galph", "ok"]);
     expect(r.code).toBe(3);
@@ -207,7 +217,8 @@ describe("refusals leave everything unchanged", () => {
   });
 
   test("bad orch.toml: exit 2 with orch.toml:LINE:COL", () => {
-    const { a } = stampWorld();
+    using w = stampWorld();
+    const { a } = w;
     const head = a.head();
     const bytes = a.read(STATE);
     const cases: [string, string][] = [
@@ -225,7 +236,8 @@ describe("refusals leave everything unchanged", () => {
   });
 
   test("wrong branch: exit 2 with the SPEC message (flag, legacy env, or orch.toml)", () => {
-    const { a } = stampWorld();
+    using w = stampWorld();
+    const { a } = w;
     const head = a.head();
     const bytes = a.read(STATE);
     const message = "ERROR: Expected to run on branch 'main', but on 'feature/x'. Aborting.\n";
@@ -246,7 +258,8 @@ describe("refusals leave everything unchanged", () => {
   });
 
   test("detached HEAD without --branch is an error", () => {
-    const { a } = stampWorld();
+    using w = stampWorld();
+    const { a } = w;
     a.git("checkout", "-q", "--detach");
     const r = a.orch(["stamp", "galph", "ok"]);
     expect(r.code).toBe(2);
@@ -254,7 +267,8 @@ describe("refusals leave everything unchanged", () => {
   });
 
   test("unknown flag: exit 2, nothing changed", () => {
-    const { a } = stampWorld();
+    using w = stampWorld();
+    const { a } = w;
     const head = a.head();
     const bytes = a.read(STATE);
     const r = a.orch(["stamp", "galph", "ok", "--no-psh"]);
@@ -266,7 +280,8 @@ describe("refusals leave everything unchanged", () => {
 
 describe("state file location", () => {
   test("--state-file and the legacy STATE_FILE variable choose the file", () => {
-    const { a } = stampWorld({ extra: { "alt/turn.json": pythonJson(START) } });
+    using w = stampWorld({ extra: { "alt/turn.json": pythonJson(START) } });
+    const { a } = w;
     const r = a.orch(["stamp", "galph", "ok", "--state-file", "alt/turn.json"]);
     expect(r.code).toBe(0);
     expect(filesOf(a)).toEqual(["alt/turn.json"]);
@@ -279,14 +294,16 @@ describe("state file location", () => {
   });
 
   test("a state file outside the repository is refused", () => {
-    const { a } = stampWorld();
+    using w = stampWorld();
+    const { a } = w;
     const r = a.orch(["stamp", "galph", "ok", "--state-file", "../elsewhere.json"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("is outside the repository");
   });
 
   test("runs from a subdirectory of the clone", () => {
-    const { a } = stampWorld({ extra: { "src/x.txt": "x\n" } });
+    using w = stampWorld({ extra: { "src/x.txt": "x\n" } });
+    const { a } = w;
     const r = Bun.spawnSync([process.env.ORCH_BIN ?? `${import.meta.dir}/../dist/orch`, "stamp", "galph", "ok"], { cwd: `${a.dir}/src`, env: a.world.env, stdout: "pipe", stderr: "pipe" });
     expect(r.stderr.toString()).toBe("");
     expect(r.exitCode).toBe(0);

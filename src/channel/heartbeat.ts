@@ -7,7 +7,6 @@ import { createHash } from "node:crypto";
 import type { Config } from "../core/config.ts";
 import { SETTING_BY_KEY } from "../core/settings.ts";
 import type { Actor } from "../core/state.ts";
-import { isoUtc } from "../core/state.ts";
 
 export const PHASES = ["starting", "waiting", "running", "blocked", "paused", "stopped"] as const;
 export type Phase = (typeof PHASES)[number];
@@ -70,5 +69,3 @@ export function configHash(config: Config): string {
     .sort(([a], [b]) => (a < b ? -1 : 1));
   return createHash("sha256").update(JSON.stringify(shared)).digest("hex").slice(0, 12);
 }
-
-export const nowIso = () => isoUtc(new Date());

@@ -6,8 +6,6 @@
  */
 import type { Actor } from "../core/state.ts";
 
-export type SideKind = "heartbeat" | "logs" | "control";
-
 export const heartbeatRef = (actor: Actor, branch: string) => `refs/orch/heartbeat/${actor}/${branch}`;
 export const logsRef = (actor: Actor, branch: string) => `refs/orch/logs/${actor}/${branch}`;
 export const controlRef = (branch: string) => `refs/orch/control/${branch}`;

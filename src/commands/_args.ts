@@ -13,8 +13,8 @@ export const commonArgs = {
 export function settingArgs(command: CommandName): ArgsDef {
   const args: ArgsDef = {};
   for (const s of settingsForCommand(command)) {
-    const dflt = s.kind === "argv" ? (s.default as string[])[0] : Array.isArray(s.default) ? (s.default as string[]).join(",") : String(s.default);
-    const description = `${s.doc} [${s.key}; default: ${dflt === "" ? "none" : dflt}]`;
+    // The help renderer (_help.ts) adds the default and the key from the table.
+    const description = s.doc;
     args[s.flag!] =
       s.kind === "bool"
         ? { type: "boolean", description, negativeDescription: `Turn off --${s.flag}` }

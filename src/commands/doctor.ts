@@ -1,15 +1,27 @@
 import { defineCommand } from "citty";
 import { commonArgs, givenSettingFlags, settingArgs } from "./_args.ts";
+import type { CommandHelp } from "./_help.ts";
 import { usageError } from "../core/errors.ts";
 import { roleByCommand } from "../core/roles.ts";
 import { doctorPassed, renderDoctor, runDoctor } from "../ops/doctor.ts";
 
+export const help: CommandHelp = {
+  description:
+    "Check this host and clone for everything orch needs, in order: git 2.25 or newer, the repository, orch.toml (and the environment and flags), the branch, the remote and the branch on it, the state file, both prompts, each role's agent executable on PATH (with its --version), logs/ and tmp/ ignored by git, the repository lock free. Prints ✓ or ✗ with a fix for each problem, – for a check that could not run.",
+  groups: { for: "Checks" },
+  examples: [
+    ["orch doctor", "Check everything, for both roles"],
+    ["orch doctor --for loop", "On machine B, which runs only the loop: skip the supervisor's prompt and agent"],
+  ],
+  exits: [
+    [0, "every check passed"],
+    [1, "a check failed (its fix is printed)"],
+    [2, "usage error"],
+  ],
+};
+
 export default defineCommand({
-  meta: {
-    name: "orch doctor",
-    description:
-      "Check this host and clone for everything orch needs (git, repository, branch, remote, state file, prompts, agents, .gitignore, repository lock, orch.toml) and print ✓/✗ with a fix for each problem. Exit 0 when all pass, 1 otherwise.",
-  },
+  meta: { name: "orch doctor" },
   args: {
     ...settingArgs("doctor"),
     for: { type: "string", description: "Check only this role's prompt and agent (supervisor|loop; default: both)", valueHint: "ROLE" },

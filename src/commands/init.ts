@@ -1,13 +1,26 @@
 import { defineCommand } from "citty";
 import { commonArgs, givenSettingFlags, settingArgs } from "./_args.ts";
+import type { CommandHelp } from "./_help.ts";
 import { renderInit, runInit } from "../ops/init.ts";
 
+export const help: CommandHelp = {
+  description:
+    "Set up orch in this repository, on the branch both agents will share: create whichever is missing of orch.toml (every setting with its default, commented out), prompts/supervisor.md and prompts/main.md (short starter prompts), logs/ and tmp/ in .gitignore, and the state file (galph's turn, idle, iteration 1). Never overwrites without --force; never resets the state file. A second run prints `keep` for every file.",
+  groups: { force: "Init", commit: "Init", push: "Init", "dry-run": "Init" },
+  examples: [
+    ["orch init --commit --push", "Create the files, commit exactly them (subject `orch init: <files>`) and push HEAD:<branch>"],
+    ["orch init --dry-run", "List what would be created; change nothing"],
+    ["orch init --force", "Replace orch.toml and the prompts with the starters (the state file stays)"],
+  ],
+  exits: [
+    [0, "done (or nothing to do)"],
+    [1, "the commit or the push failed (pull first, then rerun)"],
+    [2, "not in a git repository, wrong branch, invalid orch.toml (without --force), usage error"],
+  ],
+};
+
 export default defineCommand({
-  meta: {
-    name: "orch init",
-    description:
-      "Set up orch in this repository: create orch.toml (every setting, commented), prompts/supervisor.md and prompts/main.md, .gitignore entries for logs/ and tmp/, and the state file, whichever are missing. Never overwrites without --force and never resets the state file. Exit 2 outside a repository or on a wrong branch, 1 when commit or push fails.",
-  },
+  meta: { name: "orch init" },
   args: {
     ...settingArgs("init"),
     force: { type: "boolean", description: "Overwrite orch.toml and the prompts when they differ from the starters (the state file is never reset)" },

@@ -9,13 +9,26 @@ import { readTranscripts, TRANSCRIPT_MAX_TURNS } from "../report/transcripts.ts"
 import { openInBrowser, writeFileAtomic } from "../report/output.ts";
 import { PERIOD_FORMS } from "../report/period.ts";
 import { VERSION } from "../version.ts";
+import type { CommandHelp } from "./_help.ts";
+
+export const help: CommandHelp = {
+  description:
+    "What happened in a period: turns per actor (ok, failed, retried, durations, usage-limit waits, handovers, cost, tokens), failures with reasons and logs, code vs docs per cycle, stalemates, and both machines' heartbeats. Reads the branch's stamp receipts with one git log; fetches the branch and the heartbeats first (--no-fetch stays local). Runs from any clone, outside a turn.",
+  groups: { since: "Period", until: "Period", json: "Output", html: "Output", open: "Output", fetch: "Period" },
+  examples: [
+    ["orch report", "The last 24 hours, on one screen"],
+    ["orch report --since 7d --json > week.json", "A week of facts for a script (fields in docs/report.md)"],
+    ["orch report --since 2026-12-01T00:00Z --html night.html --open", "A web page with a timeline, a chart and every turn's transcript"],
+  ],
+  exits: [
+    [0, "the report is printed (or written)"],
+    [1, "git failure reading the history"],
+    [2, "bad --since/--until, bad usage or orch.toml"],
+  ],
+};
 
 export default defineCommand({
-  meta: {
-    name: "orch report",
-    description:
-      "What happened in a period: turns per actor (ok, failed, retried, durations, usage-limit waits, handovers, cost, tokens), failures with reasons and logs, code vs docs per cycle, stalemates, and both machines' heartbeats. Reads the branch's stamp receipts; fetches first. Exit 0; 2 usage.",
-  },
+  meta: { name: "orch report" },
   args: {
     since: { type: "string", description: `Start of the period: ${PERIOD_FORMS} [default: 24h]`, valueHint: "DURATION|TIME" },
     until: { type: "string", description: "End of the period, same forms [default: now]", valueHint: "DURATION|TIME" },

@@ -2,6 +2,7 @@ import { defineCommand } from "citty";
 import { resolve } from "node:path";
 import { commonArgs, givenSettingFlags, settingArgs } from "./_args.ts";
 import { join } from "node:path";
+import type { CommandHelp } from "./_help.ts";
 import { openRepoOrDir, type Clone } from "../core/repo.ts";
 import { errorMessage, usageError } from "../core/errors.ts";
 import { RemoteBranchMissing } from "../core/sync.ts";
@@ -12,12 +13,26 @@ import { runTail } from "../digest/tail.ts";
 import { FdSink, FileSink, OutputClosed } from "../digest/sink.ts";
 import type { DigestSource } from "../digest/discover.ts";
 
+export const help: CommandHelp = {
+  description:
+    "Print an XML digest of the last turns of both actors, oldest first: for each iteration galph's log, then ralph's (or their summaries), each with the stamp commit its turn left and a listing of docs/, plans/ and reports/ at that commit. Always well-formed XML 1.0, for pasting into a reviewer's context. PREFIX is the branch name with every / as - (logs of feature/x are in logs/feature-x/); feature/x and logs/feature-x work too. Outside a repository it prints the logs without commits.",
+  groups: { "min-iter": "Digest", "max-iter": "Digest", ls: "Digest", output: "Output" },
+  examples: [
+    ["orch tail feature-x", "The last 5 iterations of feature/x, both roles"],
+    ["orch tail feature-x -n 3 --source summaries", "The agents' summaries of the last 3 iterations"],
+    ["orch tail feature-x -n 0 --no-ls -o all-turns.xml", "Every iteration, without listings, into a file (replaced only when complete)"],
+  ],
+  exits: [
+    [0, "the digest was printed (also when the reader stops early: orch tail … | head)"],
+    [1, "git or runtime failure"],
+    [2, "no logs found under <logdir>/<PREFIX>/<role>, or bad usage"],
+    [4, "no iteration within --min-iter/--max-iter"],
+    [6, "unknown role in --roles (valid: galph, ralph)"],
+  ],
+};
+
 export default defineCommand({
-  meta: {
-    name: "orch tail",
-    description:
-      "Print the interleaved XML digest of both actors' recent turns: each log (or summary) with the stamp commit it left and ls snapshots of docs at that commit. Exit 2 no logs found (or bad usage), 4 nothing within --min-iter/--max-iter, 6 unknown role.",
-  },
+  meta: { name: "orch tail" },
   args: {
     prefix: { type: "positional", description: "Log directory under the log dir: the branch name with / as - (a leading logs/ is accepted)", required: true },
     ...settingArgs("tail"),

@@ -54,6 +54,7 @@ export function errnoCode(e: unknown): string | undefined {
  * A failed file operation as an error a user can act on: the errno codes that
  * mean "this disk or path is the problem" get a plain explanation instead of
  * an internal error. Anything else is returned as is.
+ * @public not called yet: kept for the engine's file writes (knip skips @public).
  */
 export function fileError(e: unknown, what: string): unknown {
   const code = errnoCode(e);

@@ -253,7 +253,10 @@ export function writeAll(fd: number, data: string | Uint8Array): boolean {
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** Sleep that an abort cuts short (resolves early, never rejects). */
+/**
+ * Sleep that an abort cuts short (resolves early, never rejects).
+ * @public not called yet: kept for the AbortSignal-driven waits (knip skips @public).
+ */
 export function sleepUnless(ms: number, signal?: AbortSignal): Promise<void> {
   if (!signal) return sleep(ms);
   if (signal.aborted) return Promise.resolve();

@@ -103,6 +103,7 @@ export const LOOP: Role = {
 
 export const ROLES: readonly Role[] = [SUPERVISOR, LOOP];
 
+/** @public not called yet: kept for commands that name an actor (knip skips @public). */
 export function roleOf(actor: Actor): Role {
   return actor === "galph" ? SUPERVISOR : LOOP;
 }

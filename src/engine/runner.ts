@@ -5,7 +5,6 @@
  */
 import { openRepoOrDir, requireBranch, type Repo } from "../core/repo.ts";
 import type { Role } from "../core/roles.ts";
-import { Exit } from "../core/errors.ts";
 import { runAsync } from "./async.ts";
 import { Shutdown } from "./shutdown.ts";
 import { SyncRunner } from "./sync-runner.ts";
@@ -39,5 +38,3 @@ export async function runRole(role: Role, opts: EngineOptions): Promise<number> 
     say(runner.summary());
   }
 }
-
-export { Exit };

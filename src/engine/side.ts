@@ -10,7 +10,7 @@ import type { Runner } from "../core/identity.ts";
 import type { Repo } from "../core/repo.ts";
 import type { Role } from "../core/roles.ts";
 import { compileRedactPatterns, makeRedactor } from "../core/secrets.ts";
-import { pushRefs, refusalReasons, PushRefused, type RefUpdate, type RefStatus } from "../core/sync.ts";
+import { pushRefs, refusalReasons, type RefUpdate, type RefStatus } from "../core/sync.ts";
 import { isoUtc, type Actor } from "../core/state.ts";
 import { run } from "../core/proc.ts";
 import { heartbeatAgeSec, serializeHeartbeat, configHash, type Heartbeat, type Phase } from "../channel/heartbeat.ts";
@@ -250,5 +250,3 @@ export class Side {
     );
   }
 }
-
-export { PushRefused };

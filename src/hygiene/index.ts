@@ -10,7 +10,6 @@ import { apply } from "./apply.ts";
 import { planDocs, planReports, planTrackedOutputs, scopeDirt } from "./steps.ts";
 import { driftedSubmodules, scrubSubmodules } from "./submodules.ts";
 export { pullWithRecovery } from "./recovery.ts";
-export { commitMessage } from "./commit.ts";
 export type { HygieneContext, HygieneResult } from "./scope.ts";
 
 /**

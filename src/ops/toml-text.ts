@@ -67,3 +67,76 @@ export function exampleToml(): string {
   }
   return lines.join("\n") + "\n";
 }
+
+/** Text for a Markdown table cell: pipes escaped, angle brackets as entities (GitHub would drop `<ls>` as a tag). */
+const cell = (s: string) => s.replace(/\|/g, "\\|").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+const code = (s: string) => "`" + s.replace(/\|/g, "\\|") + "`";
+
+/** The flags that set a setting, and the commands that take them. */
+function flagCell(s: Setting): string {
+  if (!s.flag) return "";
+  const forms = [`--${s.flag}`, ...(s.kind === "bool" ? [`--no-${s.flag}`] : []), ...(s.alias ? [`-${s.alias}`] : [])];
+  return `${forms.map(code).join(" ")} (${(s.commands ?? ["supervisor", "loop"]).join(", ")})`;
+}
+
+/** The environment variables of a setting: the old tool's names first (per role where they differ), then ORCH_…. */
+function envCell(s: Setting): string {
+  return [
+    ...(s.env ?? []).map(code),
+    ...Object.entries(s.roleEnv ?? {}).flatMap(([role, names]) => (names ?? []).map((n) => `${code(n)} (${role})`)),
+    code(orchEnvName(s.key)),
+  ].join(", ");
+}
+
+/**
+ * docs/configuration.md: every section and setting of the settings table with
+ * its type, default, flags, environment variables and doc. Generated (`make
+ * docs`); a test fails when the committed file is stale.
+ */
+export function configurationMarkdown(): string {
+  const lines = [
+    "# Configuration",
+    "",
+    "<!-- Generated from src/core/settings.ts by `make docs`; do not edit by hand (a test fails when this file is stale). -->",
+    "",
+    "Settings come from, highest first: **flag > environment variable > `orch.toml` > built-in default**.",
+    "`orch.toml` is read from the repository's top level, or from `--config PATH` / `ORCH_CONFIG`; a missing",
+    "file means the defaults. `orch init` writes an `orch.toml` that lists every setting below with its",
+    "default, commented out. `orch config [--for COMMAND]` prints the effective values with the source of each",
+    "([operating.md](operating.md#where-does-a-value-come-from-orch-config)).",
+    "",
+    "- Errors name their source and exit 2: `orch.toml:LINE:COL: <problem>` (1-based) for TOML syntax errors,",
+    "  unknown sections or keys (with a suggestion) and wrong types; `env POLL_INTERVAL: expected a number >= 0, got 'x'`;",
+    "  `flag --sync-loops: …`.",
+    "- Every key can be set with `ORCH_<SECTION>_<KEY>` (e.g. `ORCH_SYNC_POLL_INTERVAL`), which wins over the old",
+    "  tool's variable of the same setting. The old tool's variables keep working (SPEC §11).",
+    "- Some old variables belong to one role: `SUPERVISOR_REPORT_EXTENSIONS` is read only by `orch supervisor`,",
+    "  `REPORT_EXTENSIONS` only by `orch loop` (marked *(supervisor)* / *(loop)* below).",
+    "- Lists given as a flag or a variable are comma-separated. Extensions may be written with or without the",
+    "  dot and in any case (`PNG` = `.png`).",
+    "- For the agents, `CODEX_CMD` / `CLAUDE_CMD` and `--codex-cmd` / `--claude-cmd` replace only the executable",
+    "  (as in the old tool); set the whole argv in `orch.toml`:",
+    "",
+    "```toml",
+    "[supervisor]",
+    `agent = ${tomlValue(SETTINGS.find((s) => s.key === "supervisor.agent")!.default)}`,
+    "",
+    "[loop]",
+    `agent = ${tomlValue(SETTINGS.find((s) => s.key === "loop.agent")!.default)}`,
+    'prompt = "main"',
+    "```",
+    "",
+    "Types: `bool`, `int`, `number` (fractions allowed), `string`, `enum` (one of the values named), `list` (of",
+    "strings), `argv` (a command as a list: no shell). Settings ending in `_sec` are seconds.",
+  ];
+  for (const [section, settings] of settingsBySection()) {
+    lines.push("", `## [${section}]`, "");
+    if (SECTION_DOCS[section]) lines.push(SECTION_DOCS[section], "");
+    lines.push("| key | type | default | flag (commands) | environment | meaning |", "|---|---|---|---|---|---|");
+    for (const s of settings) {
+      const type = s.kind === "enum" && s.choices ? `enum: ${s.choices.join(", ")}` : s.kind;
+      lines.push(`| ${code(keyName(s))} | ${cell(type)} | ${code(tomlValue(s.default))} | ${flagCell(s)} | ${envCell(s)} | ${cell(s.doc)} |`);
+    }
+  }
+  return lines.join("\n") + "\n";
+}

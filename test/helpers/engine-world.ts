@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { makeWorld, ROOT, type Clone, type World } from "./world.ts";
+import { disposing, makeWorld, ROOT, tempWorld, type Clone, type World } from "./world.ts";
 
 export const AGENTS = join(ROOT, "test/fixtures/agents");
 export const worker = (name: string, code = 0) => ["sh", join(AGENTS, "worker.sh"), name, String(code)];
@@ -15,11 +15,28 @@ export interface EngineWorldOptions {
   branch?: string;
 }
 
+export interface EngineWorld {
+  world: World;
+  a: Clone;
+  b: Clone;
+  clones: Clone[];
+}
+
 /**
  * A remote whose branch has prompts, .gitignore and an orch.toml pointing at fake
- * agents; clones m1 (machine A: supervisor) and m2 (machine B: loop).
+ * agents; clones m1 (machine A: supervisor) and m2 (machine B: loop). Removed
+ * when the `using` block ends: `await using w = tempEngineWorld(); const { a, b } = w;`
  */
-export function makeEngineWorld(opts: EngineWorldOptions = {}): { world: World; a: Clone; b: Clone; clones: Clone[] } {
+export function tempEngineWorld(opts: EngineWorldOptions = {}): EngineWorld & Disposable & AsyncDisposable {
+  return disposing(engineWorld(opts, tempWorld));
+}
+
+/** The same, removed after the file's tests (prefer `tempEngineWorld` per test). */
+export function makeEngineWorld(opts: EngineWorldOptions = {}): EngineWorld {
+  return engineWorld(opts, makeWorld);
+}
+
+function engineWorld(opts: EngineWorldOptions, make: typeof makeWorld): EngineWorld {
   const toml = [
     "[supervisor]",
     `agent = ${tomlArray(opts.supervisorAgent ?? worker("galph"))}`,
@@ -31,7 +48,7 @@ export function makeEngineWorld(opts: EngineWorldOptions = {}): { world: World; 
     "network_retry_sec = 2",
     opts.extraToml ?? "",
   ].join("\n");
-  const { world, clones } = makeWorld({
+  const { world, clones } = make({
     branch: opts.branch ?? "feature/x",
     clones: opts.clones ?? 2,
     files: { "prompts/supervisor.md": "You are galph.\n", "prompts/main.md": "You are ralph.\n", "orch.toml": toml + "\n" },

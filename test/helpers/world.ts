@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync, readFileSync, existsSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, dirname, resolve } from "node:path";
 import { afterAll } from "bun:test";
@@ -78,7 +79,11 @@ export class Clone {
   }
 }
 
-export class World {
+/**
+ * A bare remote and its clones in a temporary directory. Disposable: `using
+ * world = new World(branch)` (or `await using`) removes it when the block ends.
+ */
+export class World implements Disposable, AsyncDisposable {
   readonly root: string;
   readonly remote: string;
   readonly env: Record<string, string>;
@@ -104,13 +109,40 @@ export class World {
   cleanup(): void {
     rmSync(this.root, { recursive: true, force: true });
   }
+  [Symbol.dispose](): void {
+    this.cleanup();
+  }
+  async [Symbol.asyncDispose](): Promise<void> {
+    await rm(this.root, { recursive: true, force: true });
+  }
+}
+
+export interface WorldOptions {
+  branch?: string;
+  clones?: number;
+  files?: Record<string, string>;
+}
+
+/** A world and its machines, removed when the `using` block that holds it ends. */
+export interface TempWorld extends Disposable, AsyncDisposable {
+  world: World;
+  clones: Clone[];
+}
+
+/** Anything holding a world, made disposable: the world goes when the holder does. */
+export function disposing<T extends { world: World }>(holder: T): T & Disposable & AsyncDisposable {
+  return Object.assign(holder, {
+    [Symbol.dispose]: () => holder.world[Symbol.dispose](),
+    [Symbol.asyncDispose]: () => holder.world[Symbol.asyncDispose](),
+  });
 }
 
 /**
  * A bare remote with `branch` holding one initial commit (README, .gitignore
- * for logs/ and tmp/), and `clones` clones of it. Removed after the file's tests.
+ * for logs/ and tmp/, `files`), and `clones` clones of it; one per test:
+ * `await using w = tempWorld({ clones: 2 }); const { world, clones } = w;`
  */
-export function makeWorld(opts: { branch?: string; clones?: number; files?: Record<string, string> } = {}): { world: World; clones: Clone[] } {
+export function tempWorld(opts: WorldOptions = {}): TempWorld {
   const world = new World(opts.branch ?? "feature/x");
   const seed = world.clone("seed");
   seed.write("README.md", "# test project\n");
@@ -119,6 +151,12 @@ export function makeWorld(opts: { branch?: string; clones?: number; files?: Reco
   seed.commitAll("initial");
   seed.git("push", "-q", "origin", `HEAD:refs/heads/${world.branch}`);
   const clones = Array.from({ length: opts.clones ?? 1 }, (_, i) => world.clone(`m${i + 1}`));
+  return disposing({ world, clones });
+}
+
+/** The same world shared by a whole file's tests, removed after them (prefer `tempWorld` per test). */
+export function makeWorld(opts: WorldOptions = {}): { world: World; clones: Clone[] } {
+  const { world, clones } = tempWorld(opts);
   afterAll(() => world.cleanup());
   return { world, clones };
 }

@@ -97,7 +97,7 @@ describe("orch notify --test", () => {
     expect(unknown.stderr).toBe("orch: unknown option '--tset' (did you mean '--test'?); run 'orch notify --help' for usage\n");
     const bare = await orch(c, ["notify"]);
     expect(bare.code).toBe(2);
-    expect(bare.stderr).toBe("orch: orch notify needs --test (send a test notification through every configured channel)\n");
+    expect(bare.stderr).toBe("orch: --test is required (send a test notification through every configured channel)\n");
     const help = await orch(c, ["notify", "--help"]);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain("--test");
