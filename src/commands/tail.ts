@@ -16,7 +16,7 @@ import type { DigestSource } from "../digest/discover.ts";
 export const help: CommandHelp = {
   description:
     "Print an XML digest of the last turns of both actors, oldest first: for each iteration galph's log, then ralph's (or their summaries), each with the stamp commit its turn left and a listing of docs/, plans/ and reports/ at that commit. Always well-formed XML 1.0, for pasting into a reviewer's context. PREFIX is the branch name with every / as - (logs of feature/x are in logs/feature-x/); feature/x and logs/feature-x work too. Outside a repository it prints the logs without commits.",
-  groups: { "min-iter": "Digest", "max-iter": "Digest", ls: "Digest", output: "Output" },
+  groups: { "min-iter": "Digest", "max-iter": "Digest", ls: "Digest", fetch: "Digest", output: "Output" },
   examples: [
     ["orch tail feature-x", "The last 5 iterations of feature/x, both roles"],
     ["orch tail feature-x -n 3 --source summaries", "The agents' summaries of the last 3 iterations"],
