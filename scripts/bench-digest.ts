@@ -8,7 +8,7 @@
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync, readdirSync, existsSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { parseXml } from "../src/digest/xmlcheck.ts";
+import { parseXml } from "../test/helpers/xmlcheck.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const BIN = process.env.ORCH_BIN ?? join(ROOT, "dist/orch");

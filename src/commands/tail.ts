@@ -53,6 +53,7 @@ export default defineCommand({
           lsPaths: config.get<string[]>("tail.ls_paths"),
           source: config.get<DigestSource>("tail.source"),
           roles: config.get<string[]>("tail.roles"),
+          maxLogBytes: config.get<number>("tail.max_log_bytes"),
           logDir: config.get<string>("logs.dir"),
           baseDir: top ?? cwd,
           repo,

@@ -88,6 +88,7 @@ export const SETTINGS: Setting[] = [
   { key: "tail.ls_paths", kind: "list", default: ["docs", "plans", "reports"], doc: "Paths listed in each log's <ls> snapshots.", flag: "ls-paths", commands: ["tail"], valueHint: "LIST" },
   { key: "tail.source", kind: "enum", default: "logs", choices: ["logs", "summaries"], doc: "Read agent logs or their summaries.", flag: "source", commands: ["tail"], valueHint: "logs|summaries" },
   { key: "tail.roles", kind: "list", default: ["galph", "ralph"], doc: "Roles in the digest, in this order.", flag: "roles", commands: ["tail"], valueHint: "LIST" },
+  { key: "tail.max_log_bytes", kind: "int", default: 8 * MiB, doc: "Cap on each log in the digest: a longer one keeps its head and tail, the middle is left out (0 = no cap).", flag: "max-log-bytes", commands: ["tail"], valueHint: "BYTES" },
 ];
 
 export const SETTING_BY_KEY = new Map(SETTINGS.map((s) => [s.key, s]));

@@ -54,19 +54,59 @@ export function parseStampLog(out: string, into: Stamps = new Stamps()): Stamps 
 }
 
 /**
- * Read the state file's history in one `git log` pass over HEAD and the
- * branch's remote-tracking ref (when present), so a clone that has fetched but
- * not pulled still sees the newest stamps. `--date-order` lists children before
- * parents and otherwise newest first, so the first stamp seen for a log wins.
- * No history (unborn branch, state file never committed) is simply no stamps.
+ * Read the state file's history over HEAD and the branch's remote-tracking ref
+ * (when present), so a clone that has fetched but not pulled still sees the
+ * newest stamps. `--date-order` lists children before parents and otherwise
+ * newest first, so the first stamp seen for a log wins. No history (unborn
+ * branch, state file never committed) is simply no stamps.
+ *
+ * `--date-order` sorts the whole history before printing anything, which
+ * costs seconds on a long one. A digest of the last few turns only needs the
+ * stamps from its lowest iteration up, so a cheap newest-first walk first
+ * finds the newest commit whose iteration is below that (the boundary), and
+ * the sorted walk leaves out the boundary and everything before it
+ * (`^boundary`). That is the same list, cut: the state file's iteration never
+ * goes down from a commit to its descendants, so no stamp for the digest's
+ * logs is reachable from the boundary, and sorting a set closed under
+ * "child of" orders it as sorting everything would.
  */
-export async function loadStamps(git: Git, opts: { stateRel: string; remote: string; branch: string | null }): Promise<Stamps> {
+export async function loadStamps(
+  git: Git,
+  opts: { stateRel: string; remote: string; branch: string | null; /** The digest's iterations (all when absent). */ iterations?: { from: number; to: number } },
+): Promise<Stamps> {
   const revs = ["HEAD"];
   if (opts.branch) {
     const tracking = `refs/remotes/${opts.remote}/${opts.branch}`;
     if (await git.revParse(tracking)) revs.push(tracking);
   }
-  const r = await git.run(["log", "-z", "--date-order", "--format=%H%x00%h%x00%s", ...revs, "--", opts.stateRel], { allowFail: true });
+  const range = opts.iterations;
+  // Iterations start at 1: from 1 up is the whole history.
+  const boundary = range && range.from > 1 ? await findBoundary(git, revs, opts.stateRel, range.from, COMMITS_PER_ITERATION * (range.to - range.from + 2) + 16) : null;
+  const r = await git.run(["log", "-z", "--date-order", "--format=%H%x00%h%x00%s", ...revs, ...(boundary ? [`^${boundary}`] : []), "--", opts.stateRel], { allowFail: true });
   if (r.code !== 0) return new Stamps();
   return parseStampLog(r.stdout);
+}
+
+/** State commits per iteration in a usual history (running marks, stamps, a retry): how far to look first. */
+const COMMITS_PER_ITERATION = 4;
+
+/**
+ * The newest commit (newest-first order, which git prints as it walks) that
+ * changed the state file and whose subject's iteration is below `below`; null
+ * when the history has none. Looks at `first` commits, then four times as
+ * many, so a short digest of a long history reads a short stretch of it.
+ */
+export async function findBoundary(git: Git, revs: string[], stateRel: string, below: number, first: number): Promise<string | null> {
+  for (let limit = first; ; limit *= 4) {
+    const r = await git.run(["log", "-z", `-n${limit}`, "--format=%H%x00%s", ...revs, "--", stateRel], { allowFail: true });
+    if (r.code !== 0) return null;
+    const fields = r.stdout.split("\0");
+    let seen = 0;
+    for (let i = 0; i + 1 < fields.length; i += 2) {
+      seen++;
+      const iteration = parseSubject(fields[i + 1]!)?.iteration;
+      if (iteration !== null && iteration !== undefined && iteration < below) return fields[i]!.replace(/^\n/, "");
+    }
+    if (seen < limit) return null;
+  }
 }

@@ -1,4 +1,4 @@
-import { readdirSync, existsSync } from "node:fs";
+import { readdirSync, existsSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 import { OrchError } from "../core/errors.ts";
 
@@ -21,6 +21,8 @@ export interface FoundLog {
   file: string;
   /** `<logdir>/<prefix>/<subdir>/<name>` as the user configured logdir: the `path` attribute. */
   display: string;
+  /** A symlink, or in a directory reached through one: where it leads is checked before it is opened. */
+  checkPath: boolean;
 }
 
 /** Roles as given, trimmed and deduplicated in order; an unknown one is exit 6. */
@@ -56,7 +58,15 @@ export function normalisePrefix(prefix: string, logDirSetting: string, logRoot: 
  * Per role, iteration → file. Several files for one iteration: the newest name
  * wins (names carry a UTC timestamp, so the greatest name is the newest).
  */
-export function discoverLogs(opts: { logRoot: string; logDirSetting: string; prefix: string; source: DigestSource; roles: string[] }): Map<string, Map<number, FoundLog>> {
+export function discoverLogs(opts: {
+  logRoot: string;
+  /** realpath of logRoot (null: it does not exist). */
+  realRoot: string | null;
+  logDirSetting: string;
+  prefix: string;
+  source: DigestSource;
+  roles: string[];
+}): Map<string, Map<number, FoundLog>> {
   const layout = SOURCE_LAYOUT[opts.source];
   const byRole = new Map<string, Map<number, FoundLog>>();
   const displayBase = opts.logDirSetting.replace(/\/+$/, "") || ".";
@@ -65,22 +75,35 @@ export function discoverLogs(opts: { logRoot: string; logDirSetting: string; pre
     const dir = join(opts.logRoot, opts.prefix, subdir);
     const found = new Map<number, FoundLog>();
     byRole.set(role, found);
-    let names: string[];
+    let entries;
     try {
-      names = readdirSync(dir, { withFileTypes: true }).filter((d) => d.isFile() || d.isSymbolicLink()).map((d) => d.name);
+      entries = readdirSync(dir, { withFileTypes: true }).filter((d) => d.isFile() || d.isSymbolicLink());
     } catch {
       continue; // no directory: this role simply has no logs
     }
-    for (const name of names) {
+    // A directory that is not where its path says (a symlink on the way) or not under the log directory (a prefix
+    // with ..): every file in it is checked before it is read.
+    const real = realDir(dir);
+    const detour = real === null || opts.realRoot === null || real !== join(opts.realRoot, opts.prefix, subdir) || !real.startsWith(opts.realRoot + "/");
+    for (const entry of entries) {
+      const name = entry.name;
       const m = layout.pattern.exec(name);
       if (!m) continue;
       const iteration = Number(m[1]);
       const previous = found.get(iteration);
       if (previous && basename(previous.file) > name) continue;
-      found.set(iteration, { role, iteration, file: join(dir, name), display: `${displayBase}/${opts.prefix}/${subdir}/${name}` });
+      found.set(iteration, { role, iteration, file: join(dir, name), display: `${displayBase}/${opts.prefix}/${subdir}/${name}`, checkPath: detour || entry.isSymbolicLink() });
     }
   }
   return byRole;
+}
+
+function realDir(dir: string): string | null {
+  try {
+    return realpathSync(dir);
+  } catch {
+    return null;
+  }
 }
 
 function basename(path: string): string {

@@ -1,6 +1,8 @@
+import { realpathSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
+import { OrchError } from "../core/errors.ts";
 import type { Git } from "../core/git.ts";
-import { checkRoles, discoverLogs, normalisePrefix, selectLogs, SOURCE_LAYOUT, type DigestSource } from "./discover.ts";
+import { checkRoles, discoverLogs, normalisePrefix, selectLogs, SOURCE_LAYOUT, TailExit, type DigestSource } from "./discover.ts";
 import { loadStamps, Stamps, type Stamp } from "./annotate.ts";
 import { LsSnapshots } from "./snapshots.ts";
 import { DigestWriter, type LogEntry } from "./render.ts";
@@ -17,6 +19,8 @@ export interface TailRequest {
   lsPaths: string[];
   source: DigestSource;
   roles: string[];
+  /** tail.max_log_bytes: each log's cap (head and tail kept); 0 = none. */
+  maxLogBytes: number;
   /** The log directory as configured (shown in `path` attributes). */
   logDir: string;
   /** What a relative logDir is relative to: the repository's top level (or the current directory outside a repository). */
@@ -46,8 +50,13 @@ export async function runTail(req: TailRequest, openSink: () => Sink): Promise<T
   const logRoot = isAbsolute(req.logDir) ? req.logDir : join(req.baseDir, req.logDir);
   const prefix = normalisePrefix(req.prefix, req.logDir, logRoot);
   const layout = SOURCE_LAYOUT[req.source];
-  const byRole = discoverLogs({ logRoot, logDirSetting: req.logDir, prefix, source: req.source, roles });
+  const realRoot = realPath(logRoot);
+  const byRole = discoverLogs({ logRoot, realRoot, logDirSetting: req.logDir, prefix, source: req.source, roles });
   const describeDirs = roles.map((r) => `${req.logDir.replace(/\/+$/, "")}/${prefix}/${layout.subdir(r)}`).join(", ");
+  if (req.source === "summaries" && [...byRole.values()].every((found) => found.size === 0)) {
+    const hint = summariesHint(describeDirs, { logRoot, realRoot, logDirSetting: req.logDir, prefix, roles });
+    if (hint) throw hint;
+  }
   const selection = selectLogs(byRole, { count: req.count, minIter: req.minIter, maxIter: req.maxIter, roles, describeDirs });
 
   const git = req.repo?.git;
@@ -55,7 +64,8 @@ export async function runTail(req: TailRequest, openSink: () => Sink): Promise<T
   let stamps = new Stamps();
   if (req.repo && req.repo.stateRel !== null) {
     const branch = req.repo.branch ?? (await req.repo.git.currentBranch());
-    stamps = await loadStamps(req.repo.git, { stateRel: req.repo.stateRel, remote: req.repo.remote, branch });
+    const its = selection.iterations;
+    stamps = await loadStamps(req.repo.git, { stateRel: req.repo.stateRel, remote: req.repo.remote, branch, iterations: { from: its[0]!, to: its[its.length - 1]! } });
   }
   const planned: Planned[] = selection.logs.map((log) => {
     const stamp = stamps.get(log.role, log.iteration);
@@ -66,6 +76,7 @@ export async function runTail(req: TailRequest, openSink: () => Sink): Promise<T
         iteration: log.iteration,
         display: log.display,
         file: log.file,
+        checkPath: log.checkPath,
         source: layout.label,
         format: layout.format,
         commit: stamp ? { short: stamp.short, subject: stamp.subject } : undefined,
@@ -81,7 +92,7 @@ export async function runTail(req: TailRequest, openSink: () => Sink): Promise<T
 
   const sink = openSink();
   try {
-    const writer = new DigestWriter(sink);
+    const writer = new DigestWriter(sink, { realRoot, maxBytes: req.maxLogBytes });
     writer.begin({ prefix, count: req.count, source: req.source });
     for (const { entry, stamp } of planned) {
       let ls: LogEntry["ls"];
@@ -98,4 +109,24 @@ export async function runTail(req: TailRequest, openSink: () => Sink): Promise<T
     throw e;
   }
   return { logs: planned.length, annotated: planned.filter((p) => p.stamp).length, gitCalls: (git?.calls ?? 0) - callsBefore };
+}
+
+function realPath(path: string): string | null {
+  try {
+    return realpathSync(path);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * `--source summaries` where there are none: if the logs of those turns are
+ * there, they predate summaries (or their agents wrote none), so say that and
+ * point at the logs instead of "no logs found". Exit 2 either way (SPEC §9).
+ */
+function summariesHint(describeDirs: string, where: { logRoot: string; realRoot: string | null; logDirSetting: string; prefix: string; roles: string[] }): OrchError | null {
+  const logs = discoverLogs({ ...where, source: "logs" });
+  const count = [...logs.values()].reduce((n, found) => n + found.size, 0);
+  if (count === 0) return null; // nothing at all: "no logs found" says it
+  return new OrchError(TailExit.noLogs, `no summaries found under ${describeDirs}; this branch has ${count} log${count === 1 ? "" : "s"} (its turns predate summaries): use --source logs`);
 }
