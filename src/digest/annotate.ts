@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Git } from "../core/git.ts";
 import { parseSubject } from "../core/state.ts";
 
@@ -10,20 +13,38 @@ export interface Stamp {
   subject: string;
 }
 
-const stampKey = (role: string, iteration: number) => `${role}:${iteration}`;
-
-/** Stamps by the log they belong to. */
+/**
+ * Stamps by the log they belong to. A branch of 20,000 turns has 40,000 of
+ * them, so they stay in git's output (bytes) and only the position of each
+ * log's stamp is kept; get() decodes one when the digest needs it.
+ */
 export class Stamps {
-  private readonly byLog = new Map<string, Stamp>();
+  /** Per role: log iteration → where its stamp's record starts in `out`. */
+  private readonly byRole = new Map<string, Map<number, number>>();
+
+  /** out: `git log -z --format=%H%x00%h%x00%s` output. */
+  constructor(private readonly out: Buffer = Buffer.alloc(0)) {}
 
   /** Only the first (newest) stamp for a log is kept. */
-  offer(role: string, logIteration: number, stamp: Stamp): void {
-    const key = stampKey(role, logIteration);
-    if (!this.byLog.has(key)) this.byLog.set(key, stamp);
+  offer(role: string, logIteration: number, record: number): void {
+    let logs = this.byRole.get(role);
+    if (!logs) this.byRole.set(role, (logs = new Map()));
+    if (!logs.has(logIteration)) logs.set(logIteration, record);
+  }
+
+  has(role: string, iteration: number): boolean {
+    return this.byRole.get(role)?.has(iteration) ?? false;
   }
 
   get(role: string, iteration: number): Stamp | undefined {
-    return this.byLog.get(stampKey(role, iteration));
+    const at = this.byRole.get(role)?.get(iteration);
+    if (at === undefined) return undefined;
+    const { out } = this;
+    const a = out.indexOf(0, at);
+    const b = out.indexOf(0, a + 1);
+    const c = out.indexOf(0, b + 1);
+    const shaStart = out[at] === 0x0a ? at + 1 : at;
+    return { sha: out.toString("latin1", shaStart, a), short: out.toString("latin1", a + 1, b), subject: out.toString("utf8", b + 1, c < 0 ? out.length : c) };
   }
 }
 
@@ -40,17 +61,22 @@ export function logOfStamp(subject: string): { role: string; iteration: number }
   return null;
 }
 
-/** Parse `git log -z --format=%H%x00%h%x00%s` output, newest first; the newest stamp per log wins. */
-export function parseStampLog(out: string, into: Stamps = new Stamps()): Stamps {
-  const fields = out.split("\0");
-  for (let i = 0; i + 2 < fields.length; i += 3) {
-    const sha = fields[i]!.replace(/^\n/, "");
-    const short = fields[i + 1]!;
-    const subject = fields[i + 2]!;
-    const log = logOfStamp(subject);
-    if (log) into.offer(log.role, log.iteration, { sha, short, subject });
+/** Parse `git log -z --format=%H%x00%h%x00%s` output (bytes), newest first; the newest stamp per log wins. */
+export function parseStampLog(out: Buffer): Stamps {
+  const stamps = new Stamps(out);
+  let at = 0;
+  for (let n = 1; ; n++) {
+    if (n % 2000 === 0) Bun.gc(false); // a subject string and its parse per commit: see tail.ts GC_EVERY
+    const a = out.indexOf(0, at);
+    const b = a < 0 ? -1 : out.indexOf(0, a + 1);
+    if (b < 0) break;
+    let c = out.indexOf(0, b + 1);
+    if (c < 0) c = out.length;
+    const log = logOfStamp(out.toString("utf8", b + 1, c));
+    if (log) stamps.offer(log.role, log.iteration, at);
+    at = c + 1;
   }
-  return into;
+  return stamps;
 }
 
 /**
@@ -82,9 +108,17 @@ export async function loadStamps(
   const range = opts.iterations;
   // Iterations start at 1: from 1 up is the whole history.
   const boundary = range && range.from > 1 ? await findBoundary(git, revs, opts.stateRel, range.from, COMMITS_PER_ITERATION * (range.to - range.from + 2) + 16) : null;
-  const r = await git.run(["log", "-z", "--date-order", "--format=%H%x00%h%x00%s", ...revs, ...(boundary ? [`^${boundary}`] : []), "--", opts.stateRel], { allowFail: true });
-  if (r.code !== 0) return new Stamps();
-  return parseStampLog(r.stdout);
+  // A long history is megabytes of output: git writes it to a file, read as bytes (no pipe chunks, no UTF-16 copy).
+  const tmp = mkdtempSync(join(tmpdir(), "orch-tail-"));
+  try {
+    const file = join(tmp, "stamps");
+    const args = ["log", "-z", "--date-order", "--format=%H%x00%h%x00%s", `--output=${file}`, ...revs, ...(boundary ? [`^${boundary}`] : []), "--", opts.stateRel];
+    const r = await git.run(args, { allowFail: true });
+    if (r.code !== 0) return new Stamps();
+    return parseStampLog(readFileSync(file));
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
 }
 
 /** State commits per iteration in a usual history (running marks, stamps, a retry): how far to look first. */

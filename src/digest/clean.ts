@@ -1,6 +1,6 @@
 import { isUtf8 } from "node:buffer";
 import { readSync } from "node:fs";
-import { repairUtf8, safeCut, sanitizeText, utf8SafeEnd } from "./sanitize.ts";
+import { repairUtf8, safeCut, sanitizeText } from "./sanitize.ts";
 import type { Sink } from "./sink.ts";
 
 /**
@@ -76,6 +76,8 @@ export class TextStreamer {
   private readonly maxLine: number;
   private readonly read: ReadBuffer;
   /** Last two bytes of this log's text so far (0 = none): a `]]>` can straddle pieces. */
+  /** Over the sink's buffer: clean words are stored 4 bytes at a time at any alignment (see clean). */
+  private view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
   private tail0 = 0;
   private tail1 = 0;
   private empty = true;
@@ -83,7 +85,7 @@ export class TextStreamer {
   constructor(private readonly sink: Sink, sizes: PieceSizes = {}) {
     this.chunk = sizes.chunk ?? 64 * 1024;
     this.maxLine = sizes.maxLine ?? this.chunk;
-    this.read = new ReadBuffer(this.maxLine + 4 * this.chunk + 8);
+    this.read = new ReadBuffer(this.maxLine + this.chunk + 16); // what is left of a line, and one read
   }
 
   begin(): void {
@@ -119,7 +121,7 @@ export class TextStreamer {
       const final = n === 0;
       // As 0.1: an unfinished character at the end of a read waits for the next one (utf8SafeEnd).
       const regionLength = length + n - settled;
-      const end = final ? length + n : settled + utf8SafeEnd(this.read.bytes.subarray(settled), regionLength);
+      const end = final ? length + n : settled + safeEnd(this.read.bytes, settled, regionLength);
       if (!suspect && end > settled && !isUtf8(this.read.bytes.subarray(settled, end))) suspect = true;
       settled = end;
       length += n;
@@ -187,8 +189,8 @@ export class TextStreamer {
     const sink = this.sink;
     sink.reserve(5 * (b - a) + CDATA_SPLIT.length); // the most a piece can grow: `]]>` (3 bytes) → 15
     const start = sink.pos;
-    // A view that ends at b bounds the native searches (the buffer goes on with the next piece's bytes).
-    sink.pos = clean(this.read.bytes.subarray(0, b), this.read.words, a, b, sink.buf, start, validate);
+    if (this.view.buffer !== sink.buf.buffer || this.view.byteOffset !== sink.buf.byteOffset) this.view = new DataView(sink.buf.buffer, sink.buf.byteOffset, sink.buf.length);
+    sink.pos = clean(this.read.bytes, this.read.words, a, b, sink.buf, this.view, start, validate);
     const written = sink.pos - start;
     if (written === 0) return; // 0.1 skipped empty pieces: the joint is with the piece before
     const out = sink.buf;
@@ -212,6 +214,16 @@ export class TextStreamer {
     }
     this.empty = false;
   }
+}
+
+/** utf8SafeEnd(bytes.subarray(from), length), without making the view (one per read of thousands of small logs). */
+function safeEnd(bytes: Uint8Array, from: number, length: number): number {
+  let lead = from + length - 1;
+  while (lead >= from && lead > from + length - 4 && (bytes[lead]! & 0xc0) === 0x80) lead--;
+  if (lead < from) return length;
+  const b = bytes[lead]!;
+  const need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+  return from + length - lead < need ? lead - from : length;
 }
 
 /**
@@ -314,35 +326,45 @@ function escapeEnd(s: Uint8Array, i: number, end: number, validate: boolean): nu
 }
 
 /**
- * Clean s[a, b) (one piece; s ends at b) into out at o, with room for 5× its
- * length; returns the new end of out. `validate`: the piece may hold invalid UTF-8.
+ * Clean s[a, b) (one piece) into out at o, with room for 5× its length;
+ * returns the new end of out. `validate`: the piece may hold invalid UTF-8.
+ *
+ * Bytes that need no work are copied; the others are: C0 controls (tab and
+ * LF need nothing, but are found with them), `>` (a `]]>` needs a split),
+ * and either every byte of 0x80 and above (`validate`: each multi-byte
+ * character is checked) or only EF (valid text: U+FFFE/U+FFFF are EF BF BE/BF).
+ * `view` is a DataView over out: clean words are stored 4 bytes at a time
+ * whatever the alignment of the output position.
  */
-export function clean(s: Buffer, words: Int32Array, a: number, b: number, out: Buffer, o: number, validate: boolean): number {
-  // Clean words are stored 4 bytes at a time too; the output position has any alignment, DataView does not mind.
-  const view = new DataView(out.buffer, out.byteOffset, out.length);
+export function clean(s: Buffer, words: Int32Array, a: number, b: number, out: Buffer, view: DataView<ArrayBufferLike>, o: number, validate: boolean): number {
   const start = o;
-  // `>` and EF need no work where they stand, so the scanner does not test for them: Buffer.indexOf (native
-  // memchr) finds them, and the copy pauses there. A `>` after `]]` gets a split, EF BF BE/BF (U+FFFE/FFFF,
-  // valid text only; validate checks every multi-byte character) becomes U+FFFD.
-  let gt = nextByte(s, GT, a, b);
-  let ef = validate ? b : nextByte(s, 0xef, a, b);
+  const wordEnd = b >> 2;
   let i = a;
   while (i < b) {
-    // 1. Copy clean bytes up to the next byte that needs work, or to the next `>` or EF.
-    const stop = gt < ef ? gt : ef;
+    // 1. Copy clean bytes up to the next byte that needs work.
     copy: for (;;) {
       while ((i & 3) !== 0) {
-        if (i >= stop || needsWork(s[i]!, validate)) break copy;
-        out[o++] = s[i++]!;
+        if (i >= b) break copy;
+        const c = s[i]!;
+        if (needsWork(c, validate)) {
+          // With validate, a valid character is clean: copied here rather than by the switch below.
+          const len = validate && c >= 0x80 ? cleanCharacter(s, i, b) : 0;
+          if (len === 0) break copy;
+          for (let k = 0; k < len; k++) out[o++] = s[i++]!;
+        } else {
+          out[o++] = c;
+          i++;
+        }
       }
-      // Four bytes at a time: (x - 0x20202020) & ~x has the top bit of the lowest byte below 0x20 set (exact as
-      // a test); `| x` adds bytes of 0x80 and above. Tab and LF are below 0x20 too: false alarms, done bytewise.
-      const wordEnd = stop >> 2;
+      // Four bytes at a time: (x - 0x20202020) & ~x has the top bit of the lowest byte below 0x20 set, and
+      // (y - 0x01010101) & ~y that of the lowest zero byte of y: of x ^ 0x3e3e3e3e for `>`, of x ^ 0xefefefef for
+      // EF; `| x` sets it for bytes of 0x80 and above. Each test is exact for a word; the bytes are checked next.
       let w = i >> 2;
       if (validate) {
         while (w < wordEnd) {
           const x = words[w]!;
-          if ((((x - 0x20202020) & ~x) | x) & 0x80808080) break;
+          const gt = x ^ 0x3e3e3e3e;
+          if ((((x - 0x20202020) & ~x) | ((gt - 0x01010101) & ~gt) | x) & 0x80808080) break;
           view.setInt32(o, x, true);
           o += 4;
           w++;
@@ -350,42 +372,40 @@ export function clean(s: Buffer, words: Int32Array, a: number, b: number, out: B
       } else {
         while (w < wordEnd) {
           const x = words[w]!;
-          if ((x - 0x20202020) & ~x & 0x80808080) break;
+          const gt = x ^ 0x3e3e3e3e;
+          const ef = x ^ 0xefefefef;
+          if ((((x - 0x20202020) & ~x) | ((gt - 0x01010101) & ~gt) | ((ef - 0x01010101) & ~ef)) & 0x80808080) break;
           view.setInt32(o, x, true);
           o += 4;
           w++;
         }
       }
       i = w << 2;
-      const wordStop = i + 4 < stop ? i + 4 : stop;
+      const wordStop = i + 4 < b ? i + 4 : b;
       while (i < wordStop) {
-        if (needsWork(s[i]!, validate)) break copy;
-        out[o++] = s[i++]!;
+        const c = s[i]!;
+        if (needsWork(c, validate)) {
+          const len = validate && c >= 0x80 ? cleanCharacter(s, i, b) : 0;
+          if (len === 0) break copy;
+          for (let k = 0; k < len; k++) out[o++] = s[i++]!;
+        } else {
+          out[o++] = c;
+          i++;
+        }
       }
-      if (i >= stop) break;
+      if (i >= b) break;
     }
     if (i >= b) break;
+    // 2. The byte that needs work.
     const c = s[i]!;
-    // 2. A `>` or EF where the copy paused.
-    if (i === gt) {
+    if (c === GT) {
+      // `]]>` in the piece's text: end the section after `]]`, start the next one with `>` (as splitCdataEnd).
       if (o - start >= 2 && out[o - 1] === RIGHT_BRACKET && out[o - 2] === RIGHT_BRACKET) {
-        CDATA_SPLIT.copy(out, o);
-        o += CDATA_SPLIT.length;
+        for (let k = 0; k < CDATA_SPLIT.length; k++) out[o++] = CDATA_SPLIT[k]!;
       }
       out[o++] = GT;
-      gt = nextByte(s, GT, ++i, b);
-      continue;
-    }
-    if (i === ef) {
-      if (s[i + 1] === 0xbf && s[i + 2]! >= 0xbe) {
-        o = replacement(out, o);
-        i += 3; // valid text: the whole character is in the piece
-      } else out[o++] = s[i++]!;
-      ef = nextByte(s, 0xef, i, b);
-      continue;
-    }
-    // 3. A byte that needs work.
-    if (c === 0x1b) {
+      i++;
+    } else if (c === 0x1b) {
       const e = escapeEnd(s, i, b, validate);
       if (e > 0) i = e;
       else {
@@ -400,8 +420,8 @@ export function clean(s: Buffer, words: Int32Array, a: number, b: number, out: B
       o = replacement(out, o); // a C0 control XML 1.0 forbids
       i++;
     } else {
-      // Only with validate: a multi-byte character, valid (copied) or not; U+FFFE/FFFF are not allowed.
-      const len = utf8Char(s, i, b);
+      // A multi-byte character (in valid text, one that starts with EF), valid (copied) or not; not U+FFFE/FFFF.
+      const len = validate ? utf8Char(s, i, b) : 3;
       if (len < 0 || (len === 3 && c === 0xef && s[i + 1] === 0xbf && s[i + 2]! >= 0xbe)) {
         o = replacement(out, o);
         i += len < 0 ? -len : len;
@@ -409,22 +429,22 @@ export function clean(s: Buffer, words: Int32Array, a: number, b: number, out: B
         for (let k = 0; k < len; k++) out[o++] = s[i++]!;
       }
     }
-    // A `>` or EF inside what was removed.
-    if (gt < i) gt = nextByte(s, GT, i, b);
-    if (ef < i) ef = nextByte(s, 0xef, i, b);
   }
   return o;
 }
 
-/** Tab, LF and printable ASCII need nothing; with validate, neither do bytes ≥ 0x80 until checked. */
-function needsWork(c: number, validate: boolean): boolean {
-  return c < 0x20 ? c !== 0x09 && c !== 0x0a : validate && c >= 0x80;
+/** The length of the valid character at s[i] (a byte ≥ 0x80), or 0 if it is invalid or U+FFFE/U+FFFF. */
+function cleanCharacter(s: Buffer, i: number, b: number): number {
+  const len = utf8Char(s, i, b);
+  if (len < 0 || (len === 3 && s[i] === 0xef && s[i + 1] === 0xbf && s[i + 2]! >= 0xbe)) return 0;
+  return len;
 }
 
-/** The next `byte` at or after i in s (which ends at b), or b. */
-function nextByte(s: Buffer, byte: number, i: number, b: number): number {
-  const at = s.indexOf(byte, i);
-  return at < 0 ? b : at;
+/** What the word test flags, byte by byte: not tab, LF or printable ASCII other than `>`. */
+function needsWork(c: number, validate: boolean): boolean {
+  if (c < 0x20) return c !== 0x09 && c !== 0x0a;
+  if (c < 0x80) return c === GT;
+  return validate || c === 0xef;
 }
 
 function replacement(out: Buffer, o: number): number {

@@ -8,7 +8,7 @@ export class OutputClosed extends Error {
   }
 }
 
-const INITIAL = 1024 * 1024;
+const INITIAL = 512 * 1024;
 
 /**
  * Where the digest goes, as bytes. Writers fill `buf` from `pos` directly

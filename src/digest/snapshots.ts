@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Git } from "../core/git.ts";
 
 /**
@@ -37,8 +40,15 @@ export class LsSnapshots {
     if (this.chain.length > 1) {
       // "<commit> <other>" diffs <other> → <commit>; --always prints the header even for no change.
       const input = this.chain.slice(1).map((sha, i) => `${sha} ${this.chain[i]}\n`).join("");
-      const r = await this.git.run(["--literal-pathspecs", "diff-tree", "--stdin", "-r", "-z", "--no-renames", "--name-status", "--always", ...pathspec], { input });
-      this.diffs = [{ added: [], deleted: [] }, ...parseDiffTree(r.stdout, this.chain.length - 1)];
+      // Megabytes for a long branch: git writes them to a file (see annotate.ts loadStamps).
+      const tmp = mkdtempSync(join(tmpdir(), "orch-tail-"));
+      try {
+        const file = join(tmp, "diffs");
+        await this.git.run(["--literal-pathspecs", "diff-tree", "--stdin", "-r", "-z", "--no-renames", "--name-status", "--always", `--output=${file}`, ...pathspec], { input });
+        this.diffs = [{ added: [], deleted: [] }, ...parseDiffTree(readFileSync(file, "utf8"), this.chain.length - 1)];
+      } finally {
+        rmSync(tmp, { recursive: true, force: true });
+      }
     }
   }
 
