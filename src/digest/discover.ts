@@ -1,4 +1,4 @@
-import { readdirSync, existsSync, realpathSync } from "node:fs";
+import { readdirSync, existsSync, realpathSync, type Dirent } from "node:fs";
 import { join } from "node:path";
 import { OrchError } from "../core/errors.ts";
 
@@ -30,6 +30,8 @@ export interface RoleLogs {
   names: Map<number, string>;
   /** The names that are symlinks (where they lead is checked before they are opened). */
   symlinks: Set<string>;
+  /** Names that are neither files nor symlinks (a FIFO, a directory, …): what they are. Never opened. */
+  others: Map<string, string>;
 }
 
 /** A log the digest shows. */
@@ -39,6 +41,8 @@ export interface FoundLog {
   dir: LogDir;
   name: string;
   symlink: boolean;
+  /** Not a file nor a symlink: what it is (reported in its place, never opened). */
+  other?: string;
 }
 
 /** The file to read. */
@@ -100,7 +104,7 @@ export function discoverLogs(opts: {
       display: `${displayBase}/${opts.prefix}/${subdir}`,
       detour: real === null || opts.realRoot === null || real !== join(opts.realRoot, opts.prefix, subdir) || !real.startsWith(opts.realRoot + "/"),
     };
-    const found: RoleLogs = { dir, names: new Map(), symlinks: new Set() };
+    const found: RoleLogs = { dir, names: new Map(), symlinks: new Set(), others: new Map() };
     byRole.set(role, found);
     let entries;
     try {
@@ -111,16 +115,31 @@ export function discoverLogs(opts: {
     for (const entry of entries) {
       const name = entry.name;
       if (!layout.pattern.test(name)) continue; // test, not exec: no match object for each of thousands of names
-      const symlink = entry.isSymbolicLink();
-      if (!symlink && !entry.isFile()) continue;
       const iteration = leadingNumber(name, "iter-".length);
+      const other = entry.isFile() || entry.isSymbolicLink() ? null : entryKind(entry);
       const previous = found.names.get(iteration);
-      if (previous !== undefined && previous > name) continue;
+      if (previous !== undefined) {
+        // Something that is not a file is shown only where there is no file: it cannot hide a log.
+        const previousOther = found.others.has(previous);
+        if (other && !previousOther) continue;
+        const sameKind = (other === null) === !previousOther;
+        if (sameKind && previous > name) continue;
+      }
       found.names.set(iteration, name);
-      if (symlink) found.symlinks.add(name);
+      if (entry.isSymbolicLink()) found.symlinks.add(name);
+      else if (other) found.others.set(name, other);
     }
   }
   return byRole;
+}
+
+function entryKind(entry: Dirent): string {
+  if (entry.isFIFO()) return "a FIFO";
+  if (entry.isDirectory()) return "a directory";
+  if (entry.isCharacterDevice()) return "a character device";
+  if (entry.isBlockDevice()) return "a block device";
+  if (entry.isSocket()) return "a socket";
+  return "not a file";
 }
 
 /** The decimal number at name[from] (the pattern has checked there is one). */
@@ -168,7 +187,7 @@ export function selectLogs(
     for (const role of opts.roles) {
       const found = byRole.get(role);
       const name = found?.names.get(it);
-      if (found && name !== undefined) logs.push({ role, iteration: it, dir: found.dir, name, symlink: found.symlinks.has(name) });
+      if (found && name !== undefined) logs.push({ role, iteration: it, dir: found.dir, name, symlink: found.symlinks.has(name), other: found.others.get(name) });
     }
   }
   return { iterations, logs };

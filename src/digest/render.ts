@@ -14,6 +14,8 @@ export interface LogEntry {
   file: string;
   /** The file is a symlink or lies under one: check where it leads before opening (see logfile.ts). */
   checkPath?: boolean;
+  /** Discovery found no file there but this (a FIFO, a directory): reported, never opened. */
+  notAFile?: string;
   source: string;
   format: string;
   commit?: { short: string; subject: string };
@@ -47,7 +49,7 @@ export class DigestWriter {
     let opened;
     let failure: string | null = null;
     try {
-      opened = openLog(entry.file, entry.checkPath ?? false, this.policy);
+      opened = entry.notAFile ? { skipped: `not a regular file (${entry.notAFile}); not read` } : openLog(entry.file, entry.checkPath ?? false, this.policy);
     } catch (e) {
       if (!(e instanceof LogReadError)) throw e;
       failure = e.message; // a log that vanished or cannot be read: said in its place, the digest goes on

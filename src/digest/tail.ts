@@ -99,6 +99,7 @@ export async function runTail(req: TailRequest, openSink: () => Sink): Promise<T
         display: logDisplay(log),
         file: logFile(log),
         checkPath: log.dir.detour || log.symlink,
+        notAFile: log.other,
         source: layout.label,
         format: layout.format,
         commit: stamp ? { short: stamp.short, subject: stamp.subject } : undefined,
