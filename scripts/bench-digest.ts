@@ -246,6 +246,8 @@ try {
   const last30 = ["-n", "30"];
   const h30 = await compare(withBaseline({ orch: orch(BIN, ...last30), cat: catLogs(hostile, 30) }, last30), hostile);
   row("hostile: tail -n 30 (with <ls>)", h30.orch!, h30.cat!, verdict("hostile -n 30", h30.orch!.wallMs <= TARGETS.last30Ratio * h30.cat!.wallMs, `≤ ${TARGETS.last30Ratio}× cat`), h30.baseline);
+  const a30 = await compare(withBaseline({ orch: orch(BIN, ...last30), cat: catLogs(agent, 30) }, last30), agent);
+  row("agent-like: tail -n 30 (with <ls>)", a30.orch!, a30.cat!, verdict("agent -n 30", a30.orch!.wallMs <= TARGETS.last30Ratio * a30.cat!.wallMs, `≤ ${TARGETS.last30Ratio}× cat`), a30.baseline);
   const y30 = await compare(withBaseline({ orch: orch(BIN, ...last30), cat: catLogs(history, 30) }, last30), history);
   row(`history (${2 * HISTORY + 1} commits): tail -n 30`, y30.orch!, y30.cat!, verdict("history -n 30", y30.orch!.wallMs < TARGETS.historyMs, `< ${TARGETS.historyMs} ms`), y30.baseline);
   const many = await compare(withBaseline({ orch: orch(BIN, ...all), cat: catLogs(history, 0) }, all), history, 1);

@@ -339,23 +339,27 @@ function escapeEnd(s: Uint8Array, i: number, end: number, validate: boolean): nu
 export function clean(s: Buffer, words: Int32Array, a: number, b: number, out: Buffer, view: DataView<ArrayBufferLike>, o: number, validate: boolean): number {
   const start = o;
   const wordEnd = b >> 2;
+  const work = validate ? WORK_VALIDATE : WORK_VALID;
   let i = a;
   while (i < b) {
-    // 1. Copy clean bytes up to the next byte that needs work.
+    // 1. Copy clean bytes up to the next byte that needs work: one by one up to a word boundary (through the
+    // word the word test stopped at), then a word at a time.
     copy: for (;;) {
-      while ((i & 3) !== 0) {
-        if (i >= b) break copy;
+      const stop = (i & ~3) + 4 < b ? (i & ~3) + 4 : b;
+      while (i < stop) {
         const c = s[i]!;
-        if (needsWork(c, validate)) {
-          // With validate, a valid character is clean: copied here rather than by the switch below.
+        if (work[c] === 0) {
+          out[o++] = c;
+          i++;
+        } else {
+          // With validate, a valid character is clean: copied here rather than below.
           const len = validate && c >= 0x80 ? cleanCharacter(s, i, b) : 0;
           if (len === 0) break copy;
           for (let k = 0; k < len; k++) out[o++] = s[i++]!;
-        } else {
-          out[o++] = c;
-          i++;
         }
       }
+      if (i >= b) break;
+      if ((i & 3) !== 0) continue; // a character ran past the boundary
       // Four bytes at a time: (x - 0x20202020) & ~x has the top bit of the lowest byte below 0x20 set, and
       // (y - 0x01010101) & ~y that of the lowest zero byte of y: of x ^ 0x3e3e3e3e for `>`, of x ^ 0xefefefef for
       // EF; `| x` sets it for bytes of 0x80 and above. Each test is exact for a word; the bytes are checked next.
@@ -381,19 +385,6 @@ export function clean(s: Buffer, words: Int32Array, a: number, b: number, out: B
         }
       }
       i = w << 2;
-      const wordStop = i + 4 < b ? i + 4 : b;
-      while (i < wordStop) {
-        const c = s[i]!;
-        if (needsWork(c, validate)) {
-          const len = validate && c >= 0x80 ? cleanCharacter(s, i, b) : 0;
-          if (len === 0) break copy;
-          for (let k = 0; k < len; k++) out[o++] = s[i++]!;
-        } else {
-          out[o++] = c;
-          i++;
-        }
-      }
-      if (i >= b) break;
     }
     if (i >= b) break;
     // 2. The byte that needs work.
@@ -440,12 +431,14 @@ function cleanCharacter(s: Buffer, i: number, b: number): number {
   return len;
 }
 
-/** What the word test flags, byte by byte: not tab, LF or printable ASCII other than `>`. */
-function needsWork(c: number, validate: boolean): boolean {
-  if (c < 0x20) return c !== 0x09 && c !== 0x0a;
-  if (c < 0x80) return c === GT;
-  return validate || c === 0xef;
+/** What the word test flags, byte by byte: not tab, LF or printable ASCII other than `>` (a table: one load, no branches). */
+function workTable(validate: boolean): Uint8Array {
+  const table = new Uint8Array(256);
+  for (let c = 0; c < 256; c++) table[c] = c < 0x20 ? Number(c !== 0x09 && c !== 0x0a) : c < 0x80 ? Number(c === GT) : Number(validate || c === 0xef);
+  return table;
 }
+const WORK_VALID = workTable(false);
+const WORK_VALIDATE = workTable(true);
 
 function replacement(out: Buffer, o: number): number {
   out[o] = REPLACEMENT[0];
