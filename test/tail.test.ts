@@ -64,6 +64,8 @@ describe("digest shape (golden files)", () => {
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(golden("digest-logs.xml", r.stdout));
+    // git writes long outputs to a temporary file (src/digest/gitout.ts); without one, the pipe does.
+    expect(c.orch(["tail", "feature-x"], { env: { TMPDIR: join(c.dir, "no-such-dir") } })).toEqual(r);
   });
 });
 

@@ -1,7 +1,5 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { Git } from "../core/git.ts";
+import { gitOutput } from "./gitout.ts";
 import { parseSubject } from "../core/state.ts";
 
 /** The stamp commit a turn left: what `commit` / `commit_subject` show and `<ls>` lists. */
@@ -108,17 +106,8 @@ export async function loadStamps(
   const range = opts.iterations;
   // Iterations start at 1: from 1 up is the whole history.
   const boundary = range && range.from > 1 ? await findBoundary(git, revs, opts.stateRel, range.from, COMMITS_PER_ITERATION * (range.to - range.from + 2) + 16) : null;
-  // A long history is megabytes of output: git writes it to a file, read as bytes (no pipe chunks, no UTF-16 copy).
-  const tmp = mkdtempSync(join(tmpdir(), "orch-tail-"));
-  try {
-    const file = join(tmp, "stamps");
-    const args = ["log", "-z", "--date-order", "--format=%H%x00%h%x00%s", `--output=${file}`, ...revs, ...(boundary ? [`^${boundary}`] : []), "--", opts.stateRel];
-    const r = await git.run(args, { allowFail: true });
-    if (r.code !== 0) return new Stamps();
-    return parseStampLog(readFileSync(file));
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
-  }
+  const out = await gitOutput(git, ["log", "-z", "--date-order", "--format=%H%x00%h%x00%s", ...revs, ...(boundary ? [`^${boundary}`] : [])], { pathspec: ["--", opts.stateRel], allowFail: true });
+  return out ? parseStampLog(out) : new Stamps();
 }
 
 /** State commits per iteration in a usual history (running marks, stamps, a retry): how far to look first. */

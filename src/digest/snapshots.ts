@@ -1,7 +1,5 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { Git } from "../core/git.ts";
+import { gitOutput } from "./gitout.ts";
 
 /**
  * `<ls>` snapshots: the files under each requested path at a stamp commit, as
@@ -40,15 +38,8 @@ export class LsSnapshots {
     if (this.chain.length > 1) {
       // "<commit> <other>" diffs <other> → <commit>; --always prints the header even for no change.
       const input = this.chain.slice(1).map((sha, i) => `${sha} ${this.chain[i]}\n`).join("");
-      // Megabytes for a long branch: git writes them to a file (see annotate.ts loadStamps).
-      const tmp = mkdtempSync(join(tmpdir(), "orch-tail-"));
-      try {
-        const file = join(tmp, "diffs");
-        await this.git.run(["--literal-pathspecs", "diff-tree", "--stdin", "-r", "-z", "--no-renames", "--name-status", "--always", `--output=${file}`, ...pathspec], { input });
-        this.diffs = [{ added: [], deleted: [] }, ...parseDiffTree(readFileSync(file, "utf8"), this.chain.length - 1)];
-      } finally {
-        rmSync(tmp, { recursive: true, force: true });
-      }
+      const out = (await gitOutput(this.git, ["--literal-pathspecs", "diff-tree", "--stdin", "-r", "-z", "--no-renames", "--name-status", "--always"], { input, pathspec }))!;
+      this.diffs = [{ added: [], deleted: [] }, ...parseDiffTree(out.toString("utf8"), this.chain.length - 1)];
     }
   }
 
