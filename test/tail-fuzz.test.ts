@@ -65,6 +65,19 @@ function fuzzLog(random: () => number, sizes: Sizes): Buffer {
   return bytes;
 }
 
+/**
+ * A log in which no `]]>` split and no U+FFFE/FFFF can arise (no `]]`, no `]` before ESC, no EF BF): the
+ * scanner's lighter word test (TextStreamer.rareBytes) is then the one that runs.
+ */
+function plainLog(random: () => number): Buffer {
+  const bytes = Buffer.from(nastyBytes(random, 2000 + Math.floor(random() * 60_000)));
+  for (let i = 0; i + 1 < bytes.length; i++) {
+    if (bytes[i] === 0x5d && (bytes[i + 1] === 0x5d || bytes[i + 1] === 0x1b)) bytes[i] = 0x78;
+    if (bytes[i] === 0xef && bytes[i + 1] === 0xbf) bytes[i] = 0x78;
+  }
+  return bytes;
+}
+
 /** Attribute values and listed names that need escaping or cleaning. */
 function oddText(random: () => number): string {
   return nastyBytes(random, 1 + Math.floor(random() * 40)).toString("utf8");
@@ -85,7 +98,7 @@ describe("fuzz: the fast path against 0.1's writer", () => {
       const texts: string[] = [];
       for (let k = 0; k < 1 + Math.floor(random() * 4); k++) {
         const file = join(dir, `fuzz-${seed}-${k}.log`);
-        const bytes = fuzzLog(random, sizes);
+        const bytes = k === 1 ? plainLog(random) : fuzzLog(random, sizes);
         writeFileSync(file, bytes);
         texts.push(latin1ToText(referenceSanitizeUtf8(bytes)));
         const annotated = random() < 0.7;
