@@ -17,13 +17,13 @@ import type { Sink } from "./sink.ts";
  *
  * - Every rule is about ASCII bytes, and UTF-8 never uses an ASCII byte inside
  *   a multi-byte character, so the scanner can look at bytes, not characters.
- * - Almost every byte needs nothing. The scanner tests 4 bytes at a time
- *   (`hasByteBelow0x20` on an Int32Array view) and copies the clean spans
- *   between the bytes that need work with one native copy each.
+ * - Almost every byte needs nothing. The scanner tests 4 bytes at a time (bit
+ *   tricks on an Int32Array view of the read buffer) and stores clean words
+ *   whole; only the bytes a test flags are looked at one by one.
  * - `isUtf8` (native, several GB/s) tells which read chunks are valid UTF-8;
  *   only the others have their multi-byte characters checked one by one.
- * - `]]>` and the UTF-8 of U+FFFE/U+FFFF are rare: `Buffer.indexOf` (native
- *   memmem) finds them instead of the scanner testing for them.
+ * - A `]]>` split and U+FFFE/U+FFFF (EF BF BE/BF) are rare: three native
+ *   searches of each piece tell whether the word test must look for them.
  *
  * The file is read in the same pieces as 0.1 read it (64 KiB reads, cut after
  * the last newline or, in a longer line, where no rule looks across): a `]]>`
@@ -72,15 +72,15 @@ class ReadBuffer {
 
 /**
  * Streams the clean text of logs into a sink. One instance serves a whole
- * digest (it keeps its buffers); `begin`/`finish` bracket each log's text.
+ * digest (it keeps its buffers); `begin` starts each log's text.
  */
 export class TextStreamer {
   private readonly chunk: number;
   private readonly maxLine: number;
   private readonly read: ReadBuffer;
-  /** Last two bytes of this log's text so far (0 = none): a `]]>` can straddle pieces. */
   /** Over the sink's buffer: clean words are stored 4 bytes at a time at any alignment (see clean). */
   private view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+  /** Last two bytes of this log's text so far (0 = none): a `]]>` can straddle pieces. */
   private tail0 = 0;
   private tail1 = 0;
   private empty = true;
@@ -115,7 +115,7 @@ export class TextStreamer {
     let position = segment.start;
     let settled = 0; // bytes at the front of the buffer that are whole characters
     let length = 0; // settled bytes plus the unfinished character after them
-    let suspect = false; // the settled bytes may hold invalid UTF-8 (not repaired here: cleanPiece repairs)
+    let suspect = false; // the settled bytes may hold invalid UTF-8 (kept as they are: clean() replaces it)
     for (;;) {
       if (length + chunk > this.read.bytes.length) this.read.resize(length + chunk + 8); // a long line that could not be cut yet
       const want = Math.min(chunk, segment.end - position);
