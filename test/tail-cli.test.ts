@@ -152,6 +152,20 @@ describe("orch tail exit codes (one line on stderr)", () => {
     expect(r).toEqual({ code: 2, message: "orch: no logs found under logs/nope/galph, logs/nope/ralph; check the prefix (the branch name with / as -) and --logdir", lines: 1 });
   });
 
+  test("2: --source summaries where the turns have logs but no summaries says so and points at the logs", () => {
+    const { clones } = makeWorld();
+    const d = clones[0]!;
+    expect(failure(["--source", "summaries"], d)).toMatchObject({ code: 2, message: "orch: no logs found under logs/feature-x/galph-summaries, logs/feature-x/ralph-summaries; check the prefix (the branch name with / as -) and --logdir" });
+    writeLog(d, { role: "galph", iteration: 1, content: "g\n" });
+    writeLog(d, { role: "ralph", iteration: 1, content: "r\n" });
+    expect(failure(["--source", "summaries"], d)).toEqual({
+      code: 2,
+      message: "orch: no summaries found under logs/feature-x/galph-summaries, logs/feature-x/ralph-summaries; this branch has 2 logs (its turns predate summaries): use --source logs",
+      lines: 1,
+    });
+    expect(failure(["--source", "summaries", "--roles", "ralph"], d).message).toBe("orch: no summaries found under logs/feature-x/ralph-summaries; this branch has 1 log (its turns predate summaries): use --source logs");
+  });
+
   test("4: nothing within --min-iter/--max-iter", () => {
     const r = failure(["--min-iter", "10", "--max-iter", "20"]);
     expect(r).toEqual({ code: 4, message: "orch: no iterations within 10..20 (logs have 1..4); widen --min-iter/--max-iter", lines: 1 });

@@ -2,34 +2,43 @@ import { describe, expect, test, afterAll } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { sanitizeText, sanitizeUtf8, latin1ToText, splitCdataEnd, escapeAttribute, safeCut, ESC_MAX } from "../src/digest/sanitize.ts";
-import { forEachCleanPiece } from "../src/digest/pieces.ts";
-import { parseXml, childElements, leadingCdata } from "../src/digest/xmlcheck.ts";
+import { sanitizeText, splitCdataEnd, escapeAttribute, safeCut, ESC_MAX } from "../src/digest/sanitize.ts";
+import { parseXml, childElements, leadingCdata } from "./helpers/xmlcheck.ts";
 import { DigestWriter } from "../src/digest/render.ts";
-import { rng, nastyBytes, MemorySink } from "./fixtures/tail/helpers.ts";
+import { referenceCleanPieces, referenceSanitizeUtf8 as sanitizeUtf8, latin1ToText } from "./helpers/digest-reference/index.ts";
+import { rng, nastyBytes, MemorySink, referenceLog, XMLLINT, xmllint } from "./fixtures/tail/helpers.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "orch-tail-sanitize-"));
 afterAll(() => { if (!process.env.KEEPX) rmSync(dir, { recursive: true, force: true }); });
 
 const decode = (b: Uint8Array) => new TextDecoder("utf-8", { fatal: false, ignoreBOM: true }).decode(b);
+/** 0.1's byte cleaner (the reference), as text. */
 const clean = (b: Uint8Array) => latin1ToText(sanitizeUtf8(b));
 const bytes = (...parts: (string | number[] | Buffer)[]) => Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p, "utf8") : Buffer.from(p))));
 const withNewline = (s: string) => (s.endsWith("\n") ? s : s + "\n");
 
-/** One <log> written by DigestWriter with these read sizes, parsed back: its text. */
-function writtenText(file: string, pieces: { chunk: number; maxLine: number }): string {
+/** One <log> written by DigestWriter with these read sizes: its bytes, and its text parsed back. */
+function written(file: string, pieces: { chunk?: number; maxLine?: number } = {}): { bytes: Buffer; text: string } {
   const sink = new MemorySink();
-  const writer = new DigestWriter(sink, pieces);
+  const writer = new DigestWriter(sink, { realRoot: null, maxBytes: 0 }, pieces);
   writer.begin({ prefix: "p", count: 1, source: "logs" });
   writer.log({ role: "galph", iteration: 1, display: file, file, source: "log", format: "text" });
   writer.end();
   const log = childElements(parseXml(sink.text()), "log")[0]!;
-  return leadingCdata(log).slice(1, -4);
+  return { bytes: sink.bytes(), text: leadingCdata(log).slice(1, -4) };
+}
+const writtenText = (file: string, pieces: { chunk?: number; maxLine?: number } = {}) => written(file, pieces).text;
+let files = 0;
+/** The byte cleaner's text for these bytes, read back from a one-log digest (which ends it with a newline). */
+function cleaned(bytes: Uint8Array): string {
+  const file = join(dir, `clean-${files++}.log`);
+  writeFileSync(file, bytes);
+  return writtenText(file);
 }
 
 const XML_CHAR_ONLY = /^[\t\n\x20-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]*$/u;
 
-describe("sanitizeText / sanitizeUtf8", () => {
+describe("sanitizeText and the byte cleaner", () => {
   test("removes ANSI and other terminal escape sequences", () => {
     expect(sanitizeText("a\x1b[1;31mred\x1b[0m b")).toBe("ared b");
     expect(sanitizeText("\x1b]0;window title\x07after")).toBe("after");
@@ -50,16 +59,24 @@ describe("sanitizeText / sanitizeUtf8", () => {
   });
 
   test("invalid UTF-8 becomes U+FFFD; a BOM is kept", () => {
-    expect(clean(bytes("a", [0xff], "b", [0xc3, 0x28], "c", [0xed, 0xa0, 0x80]))).toBe("a\ufffdb\ufffd(c\ufffd\ufffd\ufffd");
-    expect(clean(bytes([0xef, 0xbb, 0xbf], "x"))).toBe("\ufeffx");
-    expect(clean(bytes("\uffff and \ufffe"))).toBe("\ufffd and \ufffd");
+    for (const text of [clean, cleaned]) {
+      expect(text(bytes("a", [0xff], "b", [0xc3, 0x28], "c", [0xed, 0xa0, 0x80], "\n"))).toBe("a\ufffdb\ufffd(c\ufffd\ufffd\ufffd\n");
+      expect(text(bytes([0xef, 0xbb, 0xbf], "x\n"))).toBe("\ufeffx\n");
+      expect(text(bytes("\uffff and \ufffe \ufffd \uffef\n"))).toBe("\ufffd and \ufffd \ufffd \uffef\n");
+    }
   });
 
-  test("property: bytes and text versions agree, and only XML characters remain", () => {
+  test("the byte cleaner removes what sanitizeText removes", () => {
+    const input = bytes("a\x1b[1;31mred\x1b[0m \x1b]0;t\x07\x1b]8;;u\x1b\\l\x1bP1$r\x1b\\ \x1b(B \x1b7z \x1b \0\x07\r\n\rq\r\x1b[65;", "1".repeat(70), "m\n");
+    expect(cleaned(input)).toBe(sanitizeText(input.toString("utf8")));
+  });
+
+  test("property: the byte cleaner, the reference and sanitizeText agree, and only XML characters remain", () => {
     for (let seed = 1; seed <= 300; seed++) {
       const input = nastyBytes(rng(seed), 1 + (seed % 97) * 7);
       const fromBytes = clean(input);
       expect({ seed, out: fromBytes }).toEqual({ seed, out: sanitizeText(decode(input)) });
+      expect({ seed, out: cleaned(input) }).toEqual({ seed, out: withNewline(fromBytes) });
       expect(XML_CHAR_ONLY.test(fromBytes)).toBe(true);
       expect(fromBytes.includes("\x1b")).toBe(false);
       expect(fromBytes.includes("\r")).toBe(false);
@@ -68,7 +85,7 @@ describe("sanitizeText / sanitizeUtf8", () => {
 });
 
 describe("pieces", () => {
-  test("property: cleaning a file piece by piece equals cleaning it whole, and `]]>` never straddles two pieces", () => {
+  test("property: any read sizes give the reference's bytes, and the text round-trips", () => {
     for (let seed = 1; seed <= 60; seed++) {
       const random = rng(seed * 7919);
       // Long lines (few newlines) so the forced cut is exercised with small buffers.
@@ -80,11 +97,11 @@ describe("pieces", () => {
       const sizes = [[7, ESC_MAX + 100], [64, ESC_MAX + 100], [4096, 8192], [65536, 65536]] as const;
       for (const [chunk, maxLine] of seed <= 10 ? [[1, ESC_MAX + 100] as const, ...sizes] : sizes) {
         const pieces: string[] = [];
-        forEachCleanPiece(file, (p) => pieces.push(p), { chunk, maxLine });
+        referenceCleanPieces(file, (p) => pieces.push(p), { chunk, maxLine });
         expect({ seed, chunk, text: pieces.join("") === whole }).toEqual({ seed, chunk, text: true });
-        // The writer at each joint of pieces, read back as XML.
-        const text = writtenText(file, { chunk, maxLine });
-        expect({ seed, chunk, roundTrip: text === withNewline(latin1ToText(whole)) }).toEqual({ seed, chunk, roundTrip: true });
+        const out = written(file, { chunk, maxLine });
+        expect({ seed, chunk, same: out.bytes.equals(referenceLog(file, { chunk, maxLine })) }).toEqual({ seed, chunk, same: true });
+        expect({ seed, chunk, roundTrip: out.text === withNewline(latin1ToText(whole)) }).toEqual({ seed, chunk, roundTrip: true });
       }
     }
   });
@@ -95,12 +112,15 @@ describe("pieces", () => {
     writeFileSync(file, input);
     let joints = 0;
     let tail = "";
-    forEachCleanPiece(file, (p) => {
+    referenceCleanPieces(file, (p) => {
       if ((tail + p.slice(0, 2)).includes("]]>")) joints++;
       tail = (tail + p).slice(-2);
     }, { chunk: 100, maxLine: ESC_MAX + 100 });
     expect(joints).toBeGreaterThan(0);
-    expect(writtenText(file, { chunk: 100, maxLine: ESC_MAX + 100 })).toBe(withNewline(clean(input)));
+    const out = written(file, { chunk: 100, maxLine: ESC_MAX + 100 });
+    expect(out.text).toBe(withNewline(clean(input)));
+    expect(out.bytes.equals(referenceLog(file, { chunk: 100, maxLine: ESC_MAX + 100 }))).toBe(true);
+    if (XMLLINT) expect(xmllint(out.bytes)).toEqual({ ok: true, errors: "" });
   });
 
   test("a forced cut never splits an escape sequence, a UTF-8 character or CR LF", () => {

@@ -3,7 +3,8 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { makeWorld } from "./helpers/world.ts";
 import { digest, readDigest, stamp, writeLog, XMLLINT, xmllint, ARROW, rng, nastyBytes } from "./fixtures/tail/helpers.ts";
-import { latin1ToText, sanitizeText, sanitizeUtf8 } from "../src/digest/sanitize.ts";
+import { sanitizeText } from "../src/digest/sanitize.ts";
+import { latin1ToText, referenceSanitizeUtf8 as sanitizeUtf8 } from "./helpers/digest-reference/index.ts";
 
 const decode = (b: Uint8Array) => new TextDecoder("utf-8", { fatal: false, ignoreBOM: true }).decode(b);
 const withNewline = (s: string) => (s.endsWith("\n") ? s : s + "\n");

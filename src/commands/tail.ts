@@ -62,6 +62,7 @@ export default defineCommand({
           lsPaths: config.get("tail.ls_paths"),
           source: config.get("tail.source") as DigestSource,
           roles: config.get("tail.roles"),
+          maxLogBytes: config.get("tail.max_log_bytes"),
           logDir: config.get("logs.dir"),
           baseDir: place.top,
           repo: place.inRepo ? { git: place.git, stateRel: place.stateRel, remote: place.remote, branch: place.branch } : undefined,

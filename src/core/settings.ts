@@ -105,6 +105,7 @@ export const SETTINGS = [
   { key: "tail.ls_paths", kind: "list", default: ["docs", "plans", "reports"], doc: "Paths listed in each log's <ls> snapshots.", flag: "ls-paths", commands: ["tail"], valueHint: "LIST" },
   { key: "tail.source", kind: "enum", default: "logs", choices: ["logs", "summaries"], doc: "Read agent logs or their summaries.", flag: "source", commands: ["tail"], valueHint: "logs|summaries" },
   { key: "tail.roles", kind: "list", default: ["galph", "ralph"], doc: "Roles in the digest, in this order.", flag: "roles", commands: ["tail"], valueHint: "LIST" },
+  { key: "tail.max_log_bytes", kind: "int", default: 8 * MiB, doc: "Cap on each log in the digest: a longer one keeps its head and tail, the middle is left out (0 = no cap).", flag: "max-log-bytes", commands: ["tail"], valueHint: "BYTES" },
   // [stalemate]
   { key: "stalemate.cycles", kind: "int", default: 3, doc: "Pause the pair and notify after this many cycles in a row in which ralph changed no file outside the doc/meta whitelist, or galph's input.md came out identical; 0 = off." },
   // [notify] (validated further by src/notify/config.ts: event names, URL)

@@ -1,4 +1,5 @@
 import type { Git } from "../core/git.ts";
+import { gitOutput } from "./gitout.ts";
 import { parseSubject } from "../core/state.ts";
 
 /** The stamp commit a turn left: what `commit` / `commit_subject` show and `<ls>` lists. */
@@ -10,20 +11,38 @@ export interface Stamp {
   subject: string;
 }
 
-const stampKey = (role: string, iteration: number) => `${role}:${iteration}`;
-
-/** Stamps by the log they belong to. */
+/**
+ * Stamps by the log they belong to. A branch of 20,000 turns has 40,000 of
+ * them, so they stay in git's output (bytes) and only the position of each
+ * log's stamp is kept; get() decodes one when the digest needs it.
+ */
 export class Stamps {
-  private readonly byLog = new Map<string, Stamp>();
+  /** Per role: log iteration → where its stamp's record starts in `out`. */
+  private readonly byRole = new Map<string, Map<number, number>>();
+
+  /** out: `git log -z --format=%H%x00%h%x00%s` output. */
+  constructor(private readonly out: Buffer = Buffer.alloc(0)) {}
 
   /** Only the first (newest) stamp for a log is kept. */
-  offer(role: string, logIteration: number, stamp: Stamp): void {
-    const key = stampKey(role, logIteration);
-    if (!this.byLog.has(key)) this.byLog.set(key, stamp);
+  offer(role: string, logIteration: number, record: number): void {
+    let logs = this.byRole.get(role);
+    if (!logs) this.byRole.set(role, (logs = new Map()));
+    if (!logs.has(logIteration)) logs.set(logIteration, record);
+  }
+
+  has(role: string, iteration: number): boolean {
+    return this.byRole.get(role)?.has(iteration) ?? false;
   }
 
   get(role: string, iteration: number): Stamp | undefined {
-    return this.byLog.get(stampKey(role, iteration));
+    const at = this.byRole.get(role)?.get(iteration);
+    if (at === undefined) return undefined;
+    const { out } = this;
+    const a = out.indexOf(0, at);
+    const b = out.indexOf(0, a + 1);
+    const c = out.indexOf(0, b + 1);
+    const shaStart = out[at] === 0x0a ? at + 1 : at;
+    return { sha: out.toString("latin1", shaStart, a), short: out.toString("latin1", a + 1, b), subject: out.toString("utf8", b + 1, c < 0 ? out.length : c) };
   }
 }
 
@@ -40,33 +59,77 @@ export function logOfStamp(subject: string): { role: string; iteration: number }
   return null;
 }
 
-/** Parse `git log -z --format=%H%x00%h%x00%s` output, newest first; the newest stamp per log wins. */
-export function parseStampLog(out: string, into: Stamps = new Stamps()): Stamps {
-  const fields = out.split("\0");
-  for (let i = 0; i + 2 < fields.length; i += 3) {
-    const sha = fields[i]!.replace(/^\n/, "");
-    const short = fields[i + 1]!;
-    const subject = fields[i + 2]!;
-    const log = logOfStamp(subject);
-    if (log) into.offer(log.role, log.iteration, { sha, short, subject });
+/** Parse `git log -z --format=%H%x00%h%x00%s` output (bytes), newest first; the newest stamp per log wins. */
+export function parseStampLog(out: Buffer): Stamps {
+  const stamps = new Stamps(out);
+  let at = 0;
+  for (let n = 1; ; n++) {
+    if (n % 2000 === 0) Bun.gc(false); // a subject string and its parse per commit: see tail.ts GC_EVERY
+    const a = out.indexOf(0, at);
+    const b = a < 0 ? -1 : out.indexOf(0, a + 1);
+    if (b < 0) break;
+    let c = out.indexOf(0, b + 1);
+    if (c < 0) c = out.length;
+    const log = logOfStamp(out.toString("utf8", b + 1, c));
+    if (log) stamps.offer(log.role, log.iteration, at);
+    at = c + 1;
   }
-  return into;
+  return stamps;
 }
 
 /**
- * Read the state file's history in one `git log` pass over HEAD and the
- * branch's remote-tracking ref (when present), so a clone that has fetched but
- * not pulled still sees the newest stamps. `--date-order` lists children before
- * parents and otherwise newest first, so the first stamp seen for a log wins.
- * No history (unborn branch, state file never committed) is simply no stamps.
+ * Read the state file's history over HEAD and the branch's remote-tracking ref
+ * (when present), so a clone that has fetched but not pulled still sees the
+ * newest stamps. `--date-order` lists children before parents and otherwise
+ * newest first, so the first stamp seen for a log wins. No history (unborn
+ * branch, state file never committed) is simply no stamps.
+ *
+ * `--date-order` sorts the whole history before printing anything, which
+ * costs seconds on a long one. A digest of the last few turns only needs the
+ * stamps from its lowest iteration up, so a cheap newest-first walk first
+ * finds the newest commit whose iteration is below that (the boundary), and
+ * the sorted walk leaves out the boundary and everything before it
+ * (`^boundary`). That is the same list, cut: the state file's iteration never
+ * goes down from a commit to its descendants, so no stamp for the digest's
+ * logs is reachable from the boundary, and sorting a set closed under
+ * "child of" orders it as sorting everything would.
  */
-export async function loadStamps(git: Git, opts: { stateRel: string; remote: string; branch: string | null }): Promise<Stamps> {
+export async function loadStamps(
+  git: Git,
+  opts: { stateRel: string; remote: string; branch: string | null; /** The digest's iterations (all when absent). */ iterations?: { from: number; to: number } },
+): Promise<Stamps> {
   const revs = ["HEAD"];
   if (opts.branch) {
     const tracking = `refs/remotes/${opts.remote}/${opts.branch}`;
     if (await git.revParse(tracking)) revs.push(tracking);
   }
-  const r = await git.run(["log", "-z", "--date-order", "--format=%H%x00%h%x00%s", ...revs, "--", opts.stateRel], { allowFail: true });
-  if (r.code !== 0) return new Stamps();
-  return parseStampLog(r.stdout);
+  const range = opts.iterations;
+  // Iterations start at 1: from 1 up is the whole history.
+  const boundary = range && range.from > 1 ? await findBoundary(git, revs, opts.stateRel, range.from, COMMITS_PER_ITERATION * (range.to - range.from + 2) + 16) : null;
+  const out = await gitOutput(git, ["log", "-z", "--date-order", "--format=%H%x00%h%x00%s", ...revs, ...(boundary ? [`^${boundary}`] : [])], { pathspec: ["--", opts.stateRel], allowFail: true });
+  return out ? parseStampLog(out) : new Stamps();
+}
+
+/** State commits per iteration in a usual history (running marks, stamps, a retry): how far to look first. */
+const COMMITS_PER_ITERATION = 4;
+
+/**
+ * The newest commit (newest-first order, which git prints as it walks) that
+ * changed the state file and whose subject's iteration is below `below`; null
+ * when the history has none. Looks at `first` commits, then four times as
+ * many, so a short digest of a long history reads a short stretch of it.
+ */
+export async function findBoundary(git: Git, revs: string[], stateRel: string, below: number, first: number): Promise<string | null> {
+  for (let limit = first; ; limit *= 4) {
+    const r = await git.run(["log", "-z", `-n${limit}`, "--format=%H%x00%s", ...revs, "--", stateRel], { allowFail: true });
+    if (r.code !== 0) return null;
+    const fields = r.stdout.split("\0");
+    let seen = 0;
+    for (let i = 0; i + 1 < fields.length; i += 2) {
+      seen++;
+      const iteration = parseSubject(fields[i + 1]!)?.iteration;
+      if (iteration !== null && iteration !== undefined && iteration < below) return fields[i]!.replace(/^\n/, "");
+    }
+    if (seen < limit) return null;
+  }
 }

@@ -1,4 +1,4 @@
-import { readdirSync, existsSync } from "node:fs";
+import { readdirSync, existsSync, realpathSync, type Dirent } from "node:fs";
 import { join } from "node:path";
 import { OrchError } from "../core/errors.ts";
 
@@ -14,14 +14,41 @@ export const SOURCE_LAYOUT: Record<DigestSource, { subdir: (role: string) => str
   summaries: { subdir: (role) => `${role}-summaries`, pattern: /^iter-(\d+)_.*-summary\.md$/, label: "summary", format: "markdown" },
 };
 
+/** A directory of one role's logs (shared by its logs: a digest may hold 40,000 of them). */
+export interface LogDir {
+  /** Absolute path, for reading. */
+  path: string;
+  /** `<logdir>/<prefix>/<subdir>` as the user configured logdir: the start of the `path` attribute. */
+  display: string;
+  /** Not where its path says (a symlink on the way) or not under the log directory: check every file in it. */
+  detour: boolean;
+}
+
+/** One role's logs, as found: a name per iteration (a digest of a long branch has tens of thousands). */
+export interface RoleLogs {
+  dir: LogDir;
+  names: Map<number, string>;
+  /** The names that are symlinks (where they lead is checked before they are opened). */
+  symlinks: Set<string>;
+  /** Names that are neither files nor symlinks (a FIFO, a directory, …): what they are. Never opened. */
+  others: Map<string, string>;
+}
+
+/** A log the digest shows. */
 export interface FoundLog {
   role: string;
   iteration: number;
-  /** Absolute path, for reading. */
-  file: string;
-  /** `<logdir>/<prefix>/<subdir>/<name>` as the user configured logdir: the `path` attribute. */
-  display: string;
+  dir: LogDir;
+  name: string;
+  symlink: boolean;
+  /** Not a file nor a symlink: what it is (reported in its place, never opened). */
+  other?: string;
 }
+
+/** The file to read. */
+export const logFile = (log: FoundLog) => join(log.dir.path, log.name);
+/** The `path` attribute. */
+export const logDisplay = (log: FoundLog) => `${log.dir.display}/${log.name}`;
 
 /** Roles as given, trimmed and deduplicated in order; an unknown one is exit 6. */
 export function checkRoles(roles: string[]): string[] {
@@ -53,38 +80,85 @@ export function normalisePrefix(prefix: string, logDirSetting: string, logRoot: 
 }
 
 /**
- * Per role, iteration → file. Several files for one iteration: the newest name
- * wins (names carry a UTC timestamp, so the greatest name is the newest).
+ * Per role, iteration → file name. Several files for one iteration: the
+ * newest name wins (names carry a UTC timestamp, so the greatest is the newest).
  */
-export function discoverLogs(opts: { logRoot: string; logDirSetting: string; prefix: string; source: DigestSource; roles: string[] }): Map<string, Map<number, FoundLog>> {
+export function discoverLogs(opts: {
+  logRoot: string;
+  /** realpath of logRoot (null: it does not exist). */
+  realRoot: string | null;
+  logDirSetting: string;
+  prefix: string;
+  source: DigestSource;
+  roles: string[];
+}): Map<string, RoleLogs> {
   const layout = SOURCE_LAYOUT[opts.source];
-  const byRole = new Map<string, Map<number, FoundLog>>();
+  const byRole = new Map<string, RoleLogs>();
   const displayBase = opts.logDirSetting.replace(/\/+$/, "") || ".";
   for (const role of opts.roles) {
     const subdir = layout.subdir(role);
-    const dir = join(opts.logRoot, opts.prefix, subdir);
-    const found = new Map<number, FoundLog>();
+    const path = join(opts.logRoot, opts.prefix, subdir);
+    const real = realDir(path);
+    const dir: LogDir = {
+      path,
+      display: `${displayBase}/${opts.prefix}/${subdir}`,
+      detour: real === null || opts.realRoot === null || real !== join(opts.realRoot, opts.prefix, subdir) || !real.startsWith(opts.realRoot + "/"),
+    };
+    const found: RoleLogs = { dir, names: new Map(), symlinks: new Set(), others: new Map() };
     byRole.set(role, found);
-    let names: string[];
+    let entries;
     try {
-      names = readdirSync(dir, { withFileTypes: true }).filter((d) => d.isFile() || d.isSymbolicLink()).map((d) => d.name);
+      entries = readdirSync(path, { withFileTypes: true });
     } catch {
       continue; // no directory: this role simply has no logs
     }
-    for (const name of names) {
-      const m = layout.pattern.exec(name);
-      if (!m) continue;
-      const iteration = Number(m[1]);
-      const previous = found.get(iteration);
-      if (previous && basename(previous.file) > name) continue;
-      found.set(iteration, { role, iteration, file: join(dir, name), display: `${displayBase}/${opts.prefix}/${subdir}/${name}` });
+    for (const entry of entries) {
+      const name = entry.name;
+      if (!layout.pattern.test(name)) continue; // test, not exec: no match object for each of thousands of names
+      const iteration = leadingNumber(name, "iter-".length);
+      const other = entry.isFile() || entry.isSymbolicLink() ? null : entryKind(entry);
+      const previous = found.names.get(iteration);
+      if (previous !== undefined) {
+        // Something that is not a file is shown only where there is no file: it cannot hide a log.
+        const previousOther = found.others.has(previous);
+        if (other && !previousOther) continue;
+        const sameKind = (other === null) === !previousOther;
+        if (sameKind && previous > name) continue;
+      }
+      found.names.set(iteration, name);
+      if (entry.isSymbolicLink()) found.symlinks.add(name);
+      else if (other) found.others.set(name, other);
     }
   }
   return byRole;
 }
 
-function basename(path: string): string {
-  return path.slice(path.lastIndexOf("/") + 1);
+function entryKind(entry: Dirent): string {
+  if (entry.isFIFO()) return "a FIFO";
+  if (entry.isDirectory()) return "a directory";
+  if (entry.isCharacterDevice()) return "a character device";
+  if (entry.isBlockDevice()) return "a block device";
+  if (entry.isSocket()) return "a socket";
+  return "not a file";
+}
+
+/** The decimal number at name[from] (the pattern has checked there is one). */
+function leadingNumber(name: string, from: number): number {
+  let n = 0;
+  for (let i = from; i < name.length; i++) {
+    const d = name.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) break;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+function realDir(dir: string): string | null {
+  try {
+    return realpathSync(dir);
+  } catch {
+    return null;
+  }
 }
 
 export interface Selection {
@@ -95,11 +169,11 @@ export interface Selection {
 
 /** The last `count` iterations (0 = all) within min/max; exits 2 or 4 when there is nothing. */
 export function selectLogs(
-  byRole: Map<string, Map<number, FoundLog>>,
+  byRole: Map<string, RoleLogs>,
   opts: { count: number; minIter?: number; maxIter?: number; roles: string[]; describeDirs: string },
 ): Selection {
   const all = new Set<number>();
-  for (const found of byRole.values()) for (const it of found.keys()) all.add(it);
+  for (const found of byRole.values()) for (const it of found.names.keys()) all.add(it);
   if (all.size === 0) throw new OrchError(TailExit.noLogs, `no logs found under ${opts.describeDirs}; check the prefix (the branch name with / as -) and --logdir`);
   const sorted = [...all].sort((a, b) => a - b);
   let iterations = sorted.filter((it) => (opts.minIter === undefined || it >= opts.minIter) && (opts.maxIter === undefined || it <= opts.maxIter));
@@ -111,8 +185,9 @@ export function selectLogs(
   const logs: FoundLog[] = [];
   for (const it of iterations) {
     for (const role of opts.roles) {
-      const log = byRole.get(role)?.get(it);
-      if (log) logs.push(log);
+      const found = byRole.get(role);
+      const name = found?.names.get(it);
+      if (found && name !== undefined) logs.push({ role, iteration: it, dir: found.dir, name, symlink: found.symlinks.has(name), other: found.others.get(name) });
     }
   }
   return { iterations, logs };

@@ -1,6 +1,7 @@
-import { XMLBuilder } from "fast-xml-parser";
+import { closeSync } from "node:fs";
 import { escapeAttribute, sanitizeText, splitCdataEnd } from "./sanitize.ts";
-import { forEachCleanPiece, LogReadError } from "./pieces.ts";
+import { TextStreamer, type PieceSizes } from "./clean.ts";
+import { LogReadError, openLog, truncationMarker, type OpenPolicy } from "./logfile.ts";
 import type { Sink } from "./sink.ts";
 
 /** One `<log>` element: attributes in SPEC §9 order, the text file, its `<ls>` snapshots. */
@@ -11,95 +12,87 @@ export interface LogEntry {
   display: string;
   /** The file read for the text. */
   file: string;
+  /** The file is a symlink or lies under one: check where it leads before opening (see logfile.ts). */
+  checkPath?: boolean;
+  /** Discovery found no file there but this (a FIFO, a directory): reported, never opened. */
+  notAFile?: string;
   source: string;
   format: string;
   commit?: { short: string; subject: string };
   ls?: { path: string; commit: string; files: string[] }[];
 }
 
-/** NUL never survives sanitising, so it cannot collide with anything the builder writes. */
-const TEXT_SLOT = "\0";
-/** The builder indents by nesting level; the wrapper puts `<log>` at level 1 like the SPEC shape. */
-const WRAP_OPEN = "<logs>\n";
-const WRAP_CLOSE = "</logs>\n";
+/** Indentation of the SPEC §9 shape: `<log>` at two spaces, its children at four, `<ls>` text at six. */
 const TEXT_INDENT = "    ";
 const LS_INDENT = "      ";
 
 /**
- * Streams the digest: the `<logs>` header, then each `<log>` built by
- * fast-xml-parser's builder and written before the next is read, the log text
- * itself streamed in chunks into the builder's CDATA slot. Memory holds one
- * chunk of one log, whatever the number or size of logs.
+ * Streams the digest: the `<logs>` header, then each `<log>` from a template
+ * (the bytes fast-xml-parser's builder wrote in 0.1, which the tests hold it
+ * to), its text streamed by TextStreamer into the open CDATA section. Memory
+ * holds one read buffer and one output buffer, whatever the number or size of
+ * logs.
  */
 export class DigestWriter {
-  private readonly builder = new XMLBuilder({
-    ignoreAttributes: false,
-    attributeNamePrefix: "@_",
-    cdataPropName: "#cdata",
-    format: true,
-    indentBy: "  ",
-    suppressBooleanAttributes: false,
-    // Our own escaping (sanitised, with tab/newline as character references); the builder's would double it.
-    processEntities: false,
-    attributeValueProcessor: (_name: string, value: unknown) => escapeAttribute(String(value)),
-  });
+  private readonly text: TextStreamer;
+
   /** pieces: read sizes (tests make them tiny to force cuts inside long lines). */
-  constructor(private readonly sink: Sink, private readonly pieces: { chunk?: number; maxLine?: number } = {}) {}
+  constructor(private readonly sink: Sink, private readonly policy: OpenPolicy, pieces: PieceSizes = {}) {
+    this.text = new TextStreamer(sink, pieces);
+  }
 
   begin(header: { prefix: string; count: number; source: string }): void {
     this.sink.write(`<logs prefix="${escapeAttribute(header.prefix)}" count="${header.count}" source="${escapeAttribute(header.source)}">\n`);
   }
 
   log(entry: LogEntry): void {
-    const element: Record<string, unknown> = {
-      "@_role": entry.role,
-      "@_iter": String(entry.iteration),
-      "@_path": entry.display,
-      "@_source": entry.source,
-      "@_format": entry.format,
-    };
-    if (entry.commit) {
-      element["@_commit"] = entry.commit.short;
-      element["@_commit_subject"] = entry.commit.subject;
+    let opened;
+    let failure: string | null = null;
+    try {
+      opened = entry.notAFile ? { skipped: `not a regular file (${entry.notAFile}); not read` } : openLog(entry.file, entry.checkPath ?? false, this.policy);
+    } catch (e) {
+      if (!(e instanceof LogReadError)) throw e;
+      failure = e.message; // a log that vanished or cannot be read: said in its place, the digest goes on
     }
-    element["#cdata"] = TEXT_SLOT;
-    if (entry.ls) {
-      element.ls = entry.ls.map((ls) => ({
-        "@_path": ls.path,
-        "@_commit": ls.commit,
-        "#cdata": "\n" + ls.files.map((f) => sanitizeText(f) + "\n").join("") + LS_INDENT,
-      }));
+    let head = `  <log${attribute("role", entry.role)}${attribute("iter", String(entry.iteration))}${attribute("path", entry.display)}${attribute("source", entry.source)}${attribute("format", entry.format)}`;
+    if (entry.commit) head += attribute("commit", entry.commit.short) + attribute("commit_subject", entry.commit.subject);
+    if (opened && "fd" in opened && opened.truncated > 0) head += attribute("truncated", String(opened.truncated));
+    this.sink.write(head + `>\n${TEXT_INDENT}<![CDATA[\n`);
+
+    this.text.begin();
+    if (opened && "skipped" in opened) failure = `${entry.file}: ${opened.skipped}`;
+    else if (opened) {
+      try {
+        opened.segments.forEach((segment, i) => {
+          if (i > 0) this.note(truncationMarker(opened.truncated, opened.size, this.policy.maxBytes));
+          this.text.file(opened.fd, segment);
+        });
+      } catch (e) {
+        failure = new LogReadError(entry.file, e).message;
+      } finally {
+        closeSync(opened.fd);
+      }
     }
-    const xml = this.builder.build({ logs: { log: element } }) as string;
-    const slot = xml.indexOf(TEXT_SLOT);
-    this.sink.write(xml.slice(WRAP_OPEN.length, slot));
-    this.sink.write("\n");
-    const last = this.streamText(entry.file);
-    this.sink.write(last === "\n" ? TEXT_INDENT : "\n" + TEXT_INDENT);
-    this.sink.write(xml.slice(slot + TEXT_SLOT.length, xml.length - WRAP_CLOSE.length));
+    if (failure !== null) this.note(`<${failure}>\n`);
+
+    let rest = (this.text.endsWithNewline() ? TEXT_INDENT : "\n" + TEXT_INDENT) + "]]>\n";
+    for (const ls of entry.ls ?? []) {
+      const body = "\n" + ls.files.map((f) => sanitizeText(f) + "\n").join("") + LS_INDENT;
+      rest += `${TEXT_INDENT}<ls${attribute("path", ls.path)}${attribute("commit", ls.commit)}>\n${LS_INDENT}<![CDATA[${splitCdataEnd(body)}]]>\n${TEXT_INDENT}</ls>\n`;
+    }
+    this.sink.write(rest + "  </log>\n");
   }
 
   end(): void {
     this.sink.write("</logs>\n");
   }
 
-  /** Copy the cleaned text into the open CDATA section; returns its last character ("" when empty). */
-  private streamText(file: string): string {
-    let tail = "";
-    const emit = (text: string, write: (s: string) => void) => {
-      // A `]]>` made of the end of one piece and the start of the next: close and reopen the section between them.
-      if ((tail + text.slice(0, 2)).includes("]]>")) this.sink.write("]]><![CDATA[");
-      write(splitCdataEnd(text));
-      tail = (tail + text).slice(-2);
-    };
-    try {
-      forEachCleanPiece(file, (piece) => emit(piece, (s) => this.sink.writeLatin1(s)), this.pieces);
-    } catch (e) {
-      if (!(e instanceof LogReadError)) throw e;
-      // A log that vanished or cannot be read: say so in its place, keep the digest going.
-      const note = sanitizeText(`${tail === "" || tail.endsWith("\n") ? "" : "\n"}<${e.message}>\n`);
-      emit(note, (s) => this.sink.write(s));
-    }
-    return tail.slice(-1);
+  /** A line of orch's own in the text, on a line of its own. */
+  private note(line: string): void {
+    this.text.text(this.text.isEmpty() || this.text.endsWithNewline() ? line : "\n" + line);
   }
+}
+
+function attribute(name: string, value: string): string {
+  return ` ${name}="${escapeAttribute(value)}"`;
 }

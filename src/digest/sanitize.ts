@@ -8,14 +8,12 @@ import { isUtf8 } from "node:buffer";
  * Why line ends: an XML parser turns CR LF and a lone CR into LF, so the text
  * only round-trips (parse(output) === sanitised text) when we do it first.
  *
- * Logs are cleaned as bytes (sanitizeUtf8): every rule is about ASCII, which
- * UTF-8 never uses inside a multi-byte character, so the regexes run over a
- * Latin-1 view of the bytes (one byte per character: half the memory of
- * decoded text, and faster) and the bytes go out unchanged. Other strings
- * (paths, subjects) use sanitizeText, the same rules over decoded text.
+ * Log text is cleaned as bytes by clean.ts, which follows these rules byte for
+ * byte; this module has the rules as regexes, for the strings of a digest
+ * (paths, subjects, notes), and the cutting rules both share.
  *
  * Every rule looks at most ESC_MAX bytes ahead and never across a newline, so
- * a log cleaned piece by piece (LogPieces) gives exactly the whole-log result.
+ * a log cleaned piece by piece gives exactly the whole-log result.
  */
 
 /** Longest escape sequence ESC_SEQ can match (OSC/DCS bodies are capped). */
@@ -40,17 +38,11 @@ const ESC_OR_CRLF = new RegExp(
   "g",
 );
 const LONE_CR_G = /\r/g;
-/** C0 controls XML 1.0 forbids (tab and LF are allowed; CR is gone by then). */
-const CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f]/;
-const CONTROL_G = new RegExp(CONTROL.source, "g");
-/** Also U+FFFE and U+FFFF, for decoded text. */
+/** C0 controls XML 1.0 forbids (tab and LF are allowed; CR is gone by then), U+FFFE and U+FFFF. */
 const NOT_XML_CHAR = /[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]/;
 const NOT_XML_CHAR_G = new RegExp(NOT_XML_CHAR.source, "g");
-/** U+FFFE and U+FFFF as UTF-8 bytes in a Latin-1 view. */
-const NONCHAR_BYTES_G = /\xef\xbf[\xbe\xbf]/g;
 
 export const REPLACEMENT = "\uFFFD";
-const REPLACEMENT_BYTES = "\xef\xbf\xbd";
 
 /** Clean one decoded string (a path, a subject; lone surrogates count as invalid). */
 export function sanitizeText(text: string): string {
@@ -74,26 +66,7 @@ export function repairUtf8(bytes: Uint8Array): Uint8Array {
   return scratch.subarray(0, written);
 }
 
-/**
- * Clean UTF-8 bytes; returns the clean UTF-8 as a Latin-1 string (one char per
- * byte), to be written with the "latin1" encoding. A BOM is kept: it is text.
- */
-export function sanitizeUtf8(bytes: Uint8Array): string {
-  const valid = repairUtf8(bytes);
-  let s = Buffer.from(valid.buffer, valid.byteOffset, valid.byteLength).toString("latin1");
-  if (s.includes("\x1b") || s.includes("\r")) s = s.replace(ESC_OR_CRLF, "");
-  if (s.includes("\r")) s = s.replace(LONE_CR_G, "\n");
-  if (CONTROL.test(s)) s = s.replace(CONTROL_G, REPLACEMENT_BYTES);
-  if (s.includes("\xef\xbf")) s = s.replace(NONCHAR_BYTES_G, REPLACEMENT_BYTES);
-  return s;
-}
-
-/** The text a Latin-1 view of UTF-8 bytes stands for (tests, small strings). */
-export function latin1ToText(latin1: string): string {
-  return Buffer.from(latin1, "latin1").toString("utf8");
-}
-
-/** Split `]]>` so the text can sit inside CDATA sections (works on text and on Latin-1 views). */
+/** Split `]]>` so the text can sit inside CDATA sections. */
 export function splitCdataEnd(text: string): string {
   return text.includes("]]>") ? text.replaceAll("]]>", "]]]]><![CDATA[>") : text;
 }
@@ -143,20 +116,4 @@ export function safeCut(bytes: Buffer, length: number, final: boolean, maxLine: 
   while (cut > 0 && (bytes[cut]! & 0xc0) === 0x80) cut--;
   if (cut > 0 && bytes[cut - 1] === 0x0d) cut--;
   return cut;
-}
-
-/**
- * Where a buffer of raw bytes can be split without splitting a UTF-8
- * character that may be completed by the bytes after it: before the lead byte
- * of an incomplete last character, else at the end. The decoder is in its
- * initial state before any byte that is not a continuation byte, so repairing
- * the two sides apart gives the same text as repairing them together.
- */
-export function utf8SafeEnd(bytes: Uint8Array, length: number): number {
-  let lead = length - 1;
-  while (lead >= 0 && lead > length - 4 && (bytes[lead]! & 0xc0) === 0x80) lead--;
-  if (lead < 0) return length;
-  const b = bytes[lead]!;
-  const need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
-  return length - lead < need ? lead : length;
 }

@@ -8,78 +8,60 @@ export class OutputClosed extends Error {
   }
 }
 
-/** Where the digest goes: written in order, a bounded buffer at a time. */
-export interface Sink {
-  write(text: string): void;
-  /** Bytes given as a Latin-1 string (one char per byte): clean log text, already UTF-8. */
-  writeLatin1(bytes: string): void;
-  /** Everything written; for a file, it now appears under its name. */
-  close(): void;
-  /** Give up: a file output is left untouched. */
-  abort(): void;
-}
+const INITIAL = 512 * 1024;
 
-const FLUSH_AT = 256 * 1024;
-const sleepBuffer = new Int32Array(new SharedArrayBuffer(4));
+/**
+ * Where the digest goes, as bytes. Writers fill `buf` from `pos` directly
+ * (after `reserve`), so clean log text is copied once, from the read buffer
+ * into this one, and goes out in large writes. `drain` hands over full
+ * buffers in order.
+ */
+export abstract class Sink {
+  buf: Buffer = Buffer.allocUnsafe(INITIAL);
+  pos = 0;
 
-/** Buffered writes to a file descriptor; coping with short writes, EAGAIN and EPIPE. */
-export class FdSink implements Sink {
-  private parts: string[] = [];
-  private size = 0;
-
-  constructor(protected fd: number) {}
-
-  write(text: string): void {
-    if (text.length === 0) return;
-    if (text.length >= FLUSH_AT) {
-      // Big pieces (log text) go straight out: no copy into the buffer.
-      this.flush();
-      this.writeOut(text);
-      return;
-    }
-    this.parts.push(text);
-    this.size += text.length;
-    if (this.size >= FLUSH_AT) this.flush();
+  /** Make room for `n` more bytes at `buf[pos]` (drains what is there, or grows). */
+  reserve(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    this.flush();
+    if (n > this.buf.length) this.buf = Buffer.allocUnsafe(Math.max(n, this.buf.length * 2));
   }
 
-  writeLatin1(bytes: string): void {
-    if (bytes.length === 0) return;
-    this.flush();
-    let written = 0;
-    try {
-      written = writeSync(this.fd, bytes, null, "latin1");
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "EPIPE") throw new OutputClosed();
-      if ((e as NodeJS.ErrnoException).code !== "EAGAIN") throw e;
-    }
-    if (written < bytes.length) this.writeBytes(Buffer.from(bytes.slice(written), "latin1"));
+  /** Append text as UTF-8. */
+  write(text: string): void {
+    if (text.length === 0) return;
+    this.reserve(text.length * 3); // the most UTF-8 bytes a UTF-16 string can need
+    this.pos += this.buf.write(text, this.pos);
   }
 
   flush(): void {
-    if (this.size === 0) return;
-    const text = this.parts.length === 1 ? this.parts[0]! : this.parts.join("");
-    this.parts = [];
-    this.size = 0;
-    this.writeOut(text);
+    if (this.pos === 0) return;
+    const full = this.pos;
+    this.pos = 0;
+    this.drain(this.buf.subarray(0, full));
   }
 
-  private writeOut(text: string): void {
-    let written = 0;
-    try {
-      written = writeSync(this.fd, text);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "EPIPE") throw new OutputClosed();
-      if ((e as NodeJS.ErrnoException).code !== "EAGAIN") throw e;
-    }
-    if (written < Buffer.byteLength(text)) this.writeBytes(Buffer.from(text).subarray(written));
+  /** Everything written; for a file, it now appears under its name. */
+  abstract close(): void;
+  /** Give up: a file output is left untouched. */
+  abstract abort(): void;
+  /** Take these bytes (the buffer is reused once this returns). */
+  protected abstract drain(bytes: Buffer): void;
+}
+
+const sleepBuffer = new Int32Array(new SharedArrayBuffer(4));
+
+/** Writes to a file descriptor, coping with short writes, EAGAIN (a non-blocking pipe) and EPIPE. */
+export class FdSink extends Sink {
+  constructor(protected fd: number) {
+    super();
   }
 
-  /** The rest of a short write, waiting out a full non-blocking pipe. */
-  private writeBytes(buf: Buffer): void {
+  protected drain(bytes: Buffer): void {
     let offset = 0;
-    while (offset < buf.length) {
+    while (offset < bytes.length) {
       try {
-        offset += writeSync(this.fd, buf, offset, buf.length - offset);
+        offset += writeSync(this.fd, bytes, offset, bytes.length - offset);
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         if (code === "EAGAIN") {
@@ -97,8 +79,7 @@ export class FdSink implements Sink {
   }
 
   abort(): void {
-    this.parts = [];
-    this.size = 0;
+    this.pos = 0;
   }
 }
 

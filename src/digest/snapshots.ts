@@ -1,4 +1,5 @@
 import type { Git } from "../core/git.ts";
+import { gitOutput } from "./gitout.ts";
 
 /**
  * `<ls>` snapshots: the files under each requested path at a stamp commit, as
@@ -37,8 +38,8 @@ export class LsSnapshots {
     if (this.chain.length > 1) {
       // "<commit> <other>" diffs <other> → <commit>; --always prints the header even for no change.
       const input = this.chain.slice(1).map((sha, i) => `${sha} ${this.chain[i]}\n`).join("");
-      const r = await this.git.run(["--literal-pathspecs", "diff-tree", "--stdin", "-r", "-z", "--no-renames", "--name-status", "--always", ...pathspec], { input });
-      this.diffs = [{ added: [], deleted: [] }, ...parseDiffTree(r.stdout, this.chain.length - 1)];
+      const out = (await gitOutput(this.git, ["--literal-pathspecs", "diff-tree", "--stdin", "-r", "-z", "--no-renames", "--name-status", "--always"], { input, pathspec }))!;
+      this.diffs = [{ added: [], deleted: [] }, ...parseDiffTree(out.toString("utf8"), this.chain.length - 1)];
     }
   }
 

@@ -1,3 +1,4 @@
+// Frozen reference: src/digest/pieces.ts as 0.1 shipped it (see index.ts). Do not edit.
 import { openSync, readSync, closeSync } from "node:fs";
 import { repairUtf8, safeCut, sanitizeUtf8, utf8SafeEnd } from "./sanitize.ts";
 
