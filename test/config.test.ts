@@ -135,7 +135,7 @@ describe("environment variables (the old tool's names keep working)", () => {
     ["STATE_FILE", "other/state.json", "git.state_file", "other/state.json"],
     ["ORCHESTRATION_BRANCH", "feature/y", "git.branch", "feature/y"],
     ["HEARTBEAT_SECS", "15", "sync.heartbeat_secs", 15],
-    ["CODEX_CMD", "/opt/codex", "supervisor.agent", ["/opt/codex", "exec", "-m", "gpt-5-codex", "-c", "model_reasoning_effort=high", "--dangerously-bypass-approvals-and-sandbox"], "supervisor"],
+    ["CODEX_CMD", "/opt/codex", "supervisor.agent", ["/opt/codex", "exec", "--json", "--dangerously-bypass-approvals-and-sandbox"], "supervisor"],
     ["CLAUDE_CMD", "/opt/claude", "loop.agent", ["/opt/claude", "-p", "--dangerously-skip-permissions", "--verbose", "--output-format", "stream-json"], "loop"],
     ["LOOP_PROMPT", "debug", "loop.prompt", "debug", "loop"],
   ];

@@ -193,7 +193,7 @@ describe("secrets never pushed (the binary)", () => {
     const said = loop.stdout + loop.stderr;
     expect(said).toContain("[reports] left reports/run.log dirty: holds what looks like a secret (aws-access-key on line 1; value not shown)");
     expect(said).toContain("[reports] left reports/token.txt dirty: holds what looks like a secret (github-token on line 2; value not shown)");
-    const logFile = b.git("ls-files", "--others", "--ignored", "--exclude-standard", "logs").trim().split("\n").find((f) => f.includes("ralph"))!;
+    const logFile = b.git("ls-files", "--others", "--ignored", "--exclude-standard", "logs").trim().split("\n").find((f) => f.includes("/ralph/") && f.endsWith(".log"))!;
     const log = b.read(logFile);
     expect(log).toContain('[reports] left secrets/: looks like a secret ("secret*" matches "secrets/")');
     expect(log).toContain("[reports] left build/: ignored by git, outside reports.force_add_globs");

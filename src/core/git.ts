@@ -276,13 +276,13 @@ export class Git {
     return found;
   }
 
-  /** Newest-first commits of `rev` touching `path`: full sha, short sha, commit time (s), subject. */
-  async pathLog(rev: string, path: string, max: number): Promise<{ sha: string; short: string; time: number; subject: string }[]> {
-    const out = await this.out(["log", `--max-count=${max}`, "--format=%H%x00%h%x00%ct%x00%s%x00", rev, "--", path]);
+  /** Newest-first commits of `rev` touching `path`: full sha, short sha, commit time (s), subject, trailers (unfolded). */
+  async pathLog(rev: string, path: string, max: number): Promise<{ sha: string; short: string; time: number; subject: string; trailers: string }[]> {
+    const out = await this.out(["log", `--max-count=${max}`, "--format=%H%x00%h%x00%ct%x00%s%x00%(trailers:only,unfold)%x00", rev, "--", path]);
     const parts = out.split("\0");
     const commits = [];
-    for (let i = 0; i + 3 < parts.length; i += 4) {
-      commits.push({ sha: parts[i]!.trim(), short: parts[i + 1]!, time: Number(parts[i + 2]), subject: parts[i + 3]! });
+    for (let i = 0; i + 4 < parts.length; i += 5) {
+      commits.push({ sha: parts[i]!.trim(), short: parts[i + 1]!, time: Number(parts[i + 2]), subject: parts[i + 3]!, trailers: parts[i + 4]! });
     }
     return commits;
   }

@@ -62,21 +62,32 @@ export const SETTINGS = [
   // [logs]
   { key: "logs.ship", kind: "bool", default: true, doc: "Ship each turn's log (redacted) to refs/orch/logs/<actor>/<branch> with its stamp, so both machines see both actors' logs." },
   { key: "logs.ship_max_bytes", kind: "int", default: 4 * MiB, min: 1024, doc: "Largest shipped copy of one log file (head and tail are kept, with a marker line between)." },
+  { key: "logs.summaries", kind: "enum", default: "orch", choices: ["orch", "agent"], doc: "orch: after each turn orch writes a short summary (logs/<branch>/<actor>-summaries/) unless the agent wrote one at $ORCH_SUMMARY; agent: only the agent's own." },
   { key: "logs.redact_patterns", kind: "list", default: [], doc: "More regular expressions whose matches are redacted from shipped logs (a capture group redacts only the group)." },
   { key: "logs.dir", kind: "string", default: "logs", doc: "Base directory of the per-iteration logs.", flag: "logdir", commands: [...ROLES, "tail", "status"], valueHint: "PATH" },
   // [supervisor]
-  { key: "supervisor.agent", kind: "argv", default: ["codex", "exec", "-m", "gpt-5-codex", "-c", "model_reasoning_effort=high", "--dangerously-bypass-approvals-and-sandbox"], doc: "Supervisor agent command (argv). --codex-cmd / CODEX_CMD replace only the executable.", flag: "codex-cmd", env: ["CODEX_CMD"], commands: ["supervisor"], valueHint: "PATH" },
+  { key: "supervisor.agent", kind: "argv", default: ["codex", "exec", "--json", "--dangerously-bypass-approvals-and-sandbox"], doc: "Supervisor agent command (argv). --codex-cmd / CODEX_CMD replace only the executable.", flag: "codex-cmd", env: ["CODEX_CMD"], commands: ["supervisor"], valueHint: "PATH" },
   { key: "supervisor.prompt", kind: "string", default: "prompts/supervisor.md", doc: "Prompt file fed to the supervisor agent on stdin.", valueHint: "PATH" },
   { key: "supervisor.pty", kind: "bool", default: false, doc: "Run the supervisor agent in a pseudo-terminal." },
-  { key: "supervisor.agent_timeout_sec", kind: "number", seconds: true, default: 0, doc: "Kill the supervisor agent after this many seconds (exit 124); 0 = off.", flag: "agent-timeout-sec", commands: ["supervisor"], valueHint: "SECONDS" },
-  { key: "supervisor.idle_timeout_sec", kind: "number", seconds: true, default: 0, doc: "Kill the supervisor agent after this many seconds without output (exit 124); 0 = off.", flag: "idle-timeout-sec", commands: ["supervisor"], valueHint: "SECONDS" },
+  { key: "supervisor.agent_kind", kind: "enum", default: "auto", choices: ["auto", "claude", "codex", "command"], doc: "How orch reads the supervisor agent's output: auto (from the executable's name), claude, codex, or command (plain text)." },
+  { key: "supervisor.agent_timeout_sec", kind: "number", seconds: true, default: 21600, doc: "Stop the supervisor agent after this many seconds (exit 124, then retried: agent.retries); 0 = off.", flag: "agent-timeout-sec", commands: ["supervisor"], valueHint: "SECONDS" },
+  { key: "supervisor.idle_timeout_sec", kind: "number", seconds: true, default: 3600, doc: "Stop the supervisor agent after this many seconds without output (exit 124, then retried); 0 = off. Never below 300 for claude, whose own stream fallback takes 300 s.", flag: "idle-timeout-sec", commands: ["supervisor"], valueHint: "SECONDS" },
   // [loop]
   { key: "loop.agent", kind: "argv", default: ["claude", "-p", "--dangerously-skip-permissions", "--verbose", "--output-format", "stream-json"], doc: "Loop (engineer) agent command (argv). --claude-cmd / CLAUDE_CMD replace only the executable.", flag: "claude-cmd", env: ["CLAUDE_CMD"], commands: ["loop"], valueHint: "PATH" },
   { key: "loop.prompt", kind: "string", default: "main", doc: "Prompt name: the loop feeds <prompts_dir>/<prompt>.md to its agent.", flag: "prompt", env: ["LOOP_PROMPT"], commands: ["loop"], valueHint: "NAME" },
   { key: "loop.prompts_dir", kind: "string", default: "prompts", doc: "Directory of the loop's prompt files.", valueHint: "PATH" },
   { key: "loop.pty", kind: "bool", default: false, doc: "Run the loop agent in a pseudo-terminal." },
-  { key: "loop.agent_timeout_sec", kind: "number", seconds: true, default: 0, doc: "Kill the loop agent after this many seconds (exit 124); 0 = off.", flag: "agent-timeout-sec", commands: ["loop"], valueHint: "SECONDS" },
-  { key: "loop.idle_timeout_sec", kind: "number", seconds: true, default: 0, doc: "Kill the loop agent after this many seconds without output (exit 124); 0 = off.", flag: "idle-timeout-sec", commands: ["loop"], valueHint: "SECONDS" },
+  { key: "loop.agent_kind", kind: "enum", default: "auto", choices: ["auto", "claude", "codex", "command"], doc: "How orch reads the loop agent's output: auto (from the executable's name), claude, codex, or command (plain text)." },
+  { key: "loop.agent_timeout_sec", kind: "number", seconds: true, default: 21600, doc: "Stop the loop agent after this many seconds (exit 124, then retried: agent.retries); 0 = off.", flag: "agent-timeout-sec", commands: ["loop"], valueHint: "SECONDS" },
+  { key: "loop.idle_timeout_sec", kind: "number", seconds: true, default: 3600, doc: "Stop the loop agent after this many seconds without output (exit 124, then retried); 0 = off. Never below 300 for claude, whose own stream fallback takes 300 s.", flag: "idle-timeout-sec", commands: ["loop"], valueHint: "SECONDS" },
+  // [agent]
+  { key: "agent.retries", kind: "int", default: 2, doc: "Run a turn again this many times after a timeout or a transient agent failure (overloaded, 5xx) before stamping it fail." },
+  { key: "agent.retry_backoff_sec", kind: "number", seconds: true, default: 30, doc: "Wait this long before the first rerun of a failed attempt; doubles for each further rerun." },
+  // [limits]
+  { key: "limits.max_wait_sec", kind: "number", seconds: true, default: 43200, doc: "A usage limit that would keep a turn waiting longer than this in all (weekly limits) stamps it fail and exits 8." },
+  { key: "limits.min_wait_sec", kind: "number", seconds: true, default: 60, doc: "The shortest wait for a usage limit, also when its reset time is (nearly) now." },
+  { key: "limits.jitter_sec", kind: "number", seconds: true, default: 60, doc: "Up to this much is added to a limit's reset time, so the machines do not all retry in the same second." },
+  { key: "limits.backoff_sec", kind: "number", seconds: true, default: 300, doc: "When a limit gives no reset time: wait this long, doubling per attempt (at most 1 h)." },
   // [reports]
   { key: "reports.enabled", kind: "bool", default: true, doc: "Auto-commit report files the agent left (both roles).", flag: "auto-commit-reports" },
   { key: "reports.extensions", kind: "list", default: REPORT_EXTENSIONS, doc: "Extensions of report files (lowercase, with the dot).", flag: "report-extensions", roleEnv: { supervisor: ["SUPERVISOR_REPORT_EXTENSIONS"], loop: ["REPORT_EXTENSIONS"] }, valueHint: "LIST" },

@@ -10,6 +10,7 @@ import type { Role } from "../core/roles.ts";
 import { readFileSync } from "node:fs";
 import { findExecutable, writeAll } from "../core/proc.ts";
 import { reapLeftoverAgent } from "./leftover.ts";
+import { adapterFor, type AgentKind } from "../agents/index.ts";
 import type { AgentRun } from "./agent.ts";
 import type { IterationLog } from "./logs.ts";
 import type { Shutdown } from "./shutdown.ts";
@@ -56,16 +57,24 @@ export function requirePrompt(role: Role, place: Place): string {
 
 /** The agent's executable must exist before anything is marked (a missing one would fail the turn after the mark). */
 export function requireAgent(role: Role, place: Place): void {
-  const exe = agentSettings(role, place).argv[0]!;
-  if (findExecutable(exe, place.top)) return;
-  throw new OrchError(
-    Exit.usage,
-    `${role.command} agent '${exe}' not found${exe.includes("/") ? " or not executable" : " on PATH"}; install it, or set [${role.section}] agent in orch.toml (or ${role.legacyAgentEnv} / --${role.legacyAgentFlag})`,
-  );
+  const problem = agentProblem(role, place, process.env);
+  if (problem) throw new OrchError(Exit.usage, problem);
+}
+
+/** What would make this role's first turn fail at once: a missing executable, or the agent's own pre-flight (claude as root). */
+export function agentProblem(role: Role, place: Place, env: Record<string, string | undefined>): string | null {
+  const argv = agentSettings(role, place).argv;
+  const exe = argv[0]!;
+  if (!findExecutable(exe, place.top, env)) {
+    return `${role.command} agent '${exe}' not found${exe.includes("/") ? " or not executable" : " on PATH"}; install it, or set [${role.section}] agent in orch.toml (or ${role.legacyAgentEnv} / --${role.legacyAgentFlag})`;
+  }
+  const kind = place.config.forRole(role.section).get(`${role.section}.agent_kind` as const) as "auto" | AgentKind;
+  const pre = adapterFor(kind, argv).preflight(argv, env, process.getuid?.() ?? -1);
+  return pre ? `${role.command} agent: ${pre.problem}; ${pre.fix}` : null;
 }
 
 /** The environment every agent gets: where it is and what turn it runs. */
-export function agentEnv(role: Role, branch: string, iteration: number, logPath: string): Record<string, string> {
+export function agentEnv(role: Role, branch: string, iteration: number, logPath: string, summary?: string): Record<string, string> {
   return {
     ...(process.env as Record<string, string>),
     ORCH_ROLE: role.command,
@@ -73,6 +82,8 @@ export function agentEnv(role: Role, branch: string, iteration: number, logPath:
     ORCH_ITERATION: String(iteration),
     ORCH_BRANCH: branch,
     ORCH_LOG: logPath,
+    // Where this turn's summary goes: an agent that writes one there wins over orch's own.
+    ...(summary ? { ORCH_SUMMARY: summary } : {}),
   };
 }
 
@@ -100,7 +111,7 @@ export async function reapLeftover(role: Role, place: Place, say: (l: string) =>
 export function agentRun(
   role: Role,
   place: Place,
-  turn: { branch: string; iteration: number; log: IterationLog; shutdown: Shutdown; say: (line: string) => void },
+  turn: { branch: string; iteration: number; log: IterationLog; shutdown: Shutdown; say: (line: string) => void; summary?: string },
 ): AgentRun {
   const a = agentSettings(role, place);
   const { log, shutdown, say } = turn;
@@ -108,7 +119,7 @@ export function agentRun(
     argv: a.argv,
     prompt: readFileSync(a.promptPath),
     cwd: place.top,
-    env: agentEnv(role, turn.branch, turn.iteration, log.path),
+    env: agentEnv(role, turn.branch, turn.iteration, log.path, turn.summary),
     output: { stdout: (t) => (log.write(t), writeAll(1, t)), stderr: (t) => (log.write(t), writeAll(2, t)) },
     note: (line, loud) => (log.line(line), loud && say(line)),
     pty: a.pty,

@@ -112,6 +112,11 @@ export class Side {
     return found;
   }
 
+  /** The role's agent's --version, as asked at start (null when it did not answer). */
+  agentVersion(actor: Actor): string | null {
+    return this.agents.get(actor)?.version ?? null;
+  }
+
   phaseOf(actor: Actor): Phase | undefined {
     return this.info.get(actor)?.phase;
   }

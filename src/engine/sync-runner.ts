@@ -15,7 +15,7 @@ import { heartbeatAgeSec } from "../channel/heartbeat.ts";
 import { heldMessage, holderOf, publishPending, remoteMark } from "./fencing.ts";
 import { holdRoleLocks } from "./role-lock.ts";
 import { commitState, publish } from "./handoff.ts";
-import { agentSettings, reapLeftover, requirePrompt } from "./agent-setup.ts";
+import { agentSettings, reapLeftover, requireAgent, requirePrompt } from "./agent-setup.ts";
 import { TurnTaker, type TurnResult } from "./turn.ts";
 import { waitFor, type Ready } from "./wait.ts";
 import { Side } from "./side.ts";
@@ -79,7 +79,11 @@ export class SyncRunner {
       this.localRemote = isLocalUrl((await this.repo.git.remoteUrl(this.repo.remote)) ?? "");
       this.side = new Side(this.repo, this.runner, this.roles, this.say);
       this.turnTaker = new TurnTaker(this.repo, this.runner, this.say, this.shutdown, (fn) => this.locked(fn), this.side);
-      for (const role of this.roles) requirePrompt(role, this.repo); // fail fast; checked again right before marking running
+      // Fail fast on what would fail the first turn; both are checked again right before marking running.
+      for (const role of this.roles) {
+        requirePrompt(role, this.repo);
+        requireAgent(role, this.repo);
+      }
       await this.side.learnAgents((role) => agentSettings(role, this.repo).argv);
       await this.side.watch.look({ force: true });
       for (const { actor, hb, ageSec } of this.side.othersRunning()) {

@@ -4,7 +4,8 @@
  * hygiene allows, stamp ok/fail, push the stamp only while the remote still
  * holds our mark.
  */
-import { relative } from "node:path";
+import { readFileSync } from "node:fs";
+import { join, relative } from "node:path";
 import { OrchError, Exit, errorMessage } from "../core/errors.ts";
 import { hostName, type Runner } from "../core/identity.ts";
 import type { Repo } from "../core/repo.ts";
@@ -14,7 +15,8 @@ import { GitError } from "../core/git.ts";
 import type { Side } from "./side.ts";
 import { isoUtc, markRunning, readStateFile, serializeState, stampOutcome, subjects, type State } from "../core/state.ts";
 import { afterTurn, prePullPublish, pullWithRecovery, type HygieneContext } from "../hygiene/index.ts";
-import { runAgent, type AgentOutcome } from "./agent.ts";
+import { runAgentTurn, type AgentTurn, type TurnHooks } from "./agent-turn.ts";
+import { agentTrailer, diffstatTrailer, summaryPathFor, tokensTrailer, turnChanges, writeSummary } from "./receipt.ts";
 import { agentRun, agentSettings, requireAgent, requirePrompt } from "./agent-setup.ts";
 import { remoteMark, runnerTrailer, setAside } from "./fencing.ts";
 import { commitState } from "./handoff.ts";
@@ -34,8 +36,10 @@ interface Running {
   startedAt: Date;
   /** The stamp is committed: a later failure must not stamp again. */
   stamped?: boolean;
-  /** The turn's summary file, shipped with its log (issue 18). */
-  summary?: string;
+  /** The turn's summary file (the agent's at $ORCH_SUMMARY, else orch's), shipped with its log (issue 18). */
+  summary: string;
+  /** The agent's attempts, once they ran. */
+  agent?: AgentTurn;
 }
 
 export class TurnTaker {
@@ -122,7 +126,7 @@ export class TurnTaker {
       const markSha = (await repo.git.revParse("HEAD"))!;
       log.line(`[sync] ${subject}`);
       this.say(`[sync] ${subject} (log: ${relative(repo.top, log.path)})`);
-      running = { role, state: marked, log, markSha, startedAt };
+      running = { role, state: marked, log, markSha, startedAt, summary: summaryPathFor(log.path) };
       return null;
     });
     if (begun !== null) return begun;
@@ -142,23 +146,28 @@ export class TurnTaker {
     const { role, state, log } = turn;
     this.lastIteration = state.iteration;
     shutdown.agentRunning = true;
-    const run = agentRun(role, repo, { branch: repo.branch, iteration: state.iteration, log, shutdown, say: this.say });
+    const run = agentRun(role, repo, { branch: repo.branch, iteration: state.iteration, log, shutdown, say: this.say, summary: turn.summary });
     // While the agent runs, the heartbeat goes out every sync.heartbeat_push_sec with its last output time.
     let lastOutput: number | null = null;
     run.onOutput = (at) => (lastOutput = at);
     const beating = setInterval(() => {
       void this.side.refresh([role.actor], { last_output_at: lastOutput ? isoUtc(new Date(lastOutput)) : null }, { keep: true }).catch((e) => this.failures.push(e));
     }, Math.max(200, Math.min(5000, repo.config.ms("sync.heartbeat_push_sec") / 4)));
-    const outcome = await runAgent(run).finally(() => {
+    const hooks: TurnHooks = {
+      blocked: (until, message) => this.side.enter([role.actor], "blocked", { blocked_until: isoUtc(until), reason: `usage limit: ${message}`.slice(0, 200) }),
+      unblocked: () => this.side.enter([role.actor], "running", { blocked_until: null, reason: null }),
+    };
+    const agent = await runAgentTurn(role, repo, run, log, this.say, hooks, shutdown.signal).finally(() => {
       shutdown.agentRunning = false;
       clearInterval(beating);
     });
+    turn.agent = agent;
     // A lost heartbeat lease while the agent ran: another runner of this actor exists.
     if (this.failures.length) throw this.failures.shift();
-    if (outcome.interrupted) {
-      log.line(`[sync] interrupted by ${outcome.interrupted}: the turn is not stamped; relaunch to run it again`);
-      this.say(`[sync] interrupted by ${outcome.interrupted}; turn i=${state.iteration} left unstamped`);
-      return outcome.code;
+    if (agent.outcome.interrupted || shutdown.signal.aborted) {
+      log.line(`[sync] interrupted by ${shutdown.received ?? agent.outcome.interrupted}: the turn is not stamped; relaunch to run it again`);
+      this.say(`[sync] interrupted by ${shutdown.received ?? agent.outcome.interrupted}; turn i=${state.iteration} left unstamped`);
+      return agent.code || Exit.sigint;
     }
     const away = await this.branchAfterAgent();
     return this.locked(async () => {
@@ -172,10 +181,10 @@ export class TurnTaker {
         // A refused handoff pushes its fail stamp and nothing else: take the auto-commits back.
         if (hygiene.committed.length > 0) await this.undoCommits(before, hygiene.committed);
       }
-      const ok = outcome.code === 0 && blocked.length === 0 && away === null;
-      const code = ok ? Exit.ok : outcome.code !== 0 ? outcome.code : away !== null ? Exit.runtime : Exit.hygiene;
-      const why = away ?? (outcome.timedOut ? `agent ${outcome.timedOut} timeout` : outcome.code !== 0 ? `agent exited ${outcome.code}` : "hygiene violation");
-      await this.stamp(turn, ok, code, ok ? null : why, outcome);
+      const ok = agent.code === Exit.ok && blocked.length === 0 && away === null;
+      const code = ok ? Exit.ok : agent.code !== Exit.ok ? agent.code : away !== null ? Exit.runtime : Exit.hygiene;
+      const why = away ?? (agent.code !== Exit.ok ? agent.reason! : "hygiene violation");
+      await this.stamp(turn, ok, code, ok ? null : why);
       if (ok) return Exit.ok;
       log.line(`[sync] turn failed (${why}); stamped fail and pushed; exiting ${code}`);
       this.say(`${role.tag} turn i=${state.iteration} failed (${why}); stamped fail; exiting ${code}`);
@@ -186,6 +195,14 @@ export class TurnTaker {
   /** The agent must leave the clone on the shared branch; if it switched, switch back (git refuses to lose work) or fail. */
   private async branchAfterAgent(): Promise<string | null> {
     const { git, branch } = this.repo;
+    // HEAD's file says it without a git process in the common case.
+    let head = "";
+    try {
+      head = readFileSync(join(await git.gitDir(), "HEAD"), "utf8").trim();
+    } catch {
+      // unreadable: ask git
+    }
+    if (head === `ref: refs/heads/${branch}`) return null;
     const now = await git.currentBranch();
     if (now === branch) return null;
     const why = `the agent switched the clone to ${now ? `branch '${now}'` : "a detached HEAD"}`;
@@ -201,29 +218,53 @@ export class TurnTaker {
     await git.run(["--literal-pathspecs", "reset", "--quiet", before, "--pathspec-from-file=-", "--pathspec-file-nul"], { input: paths.join("\0") + "\0", allowFail: true });
   }
 
-  /** Commit the stamp with its receipt and push it, fenced by our mark. */
-  private async stamp(turn: Running, ok: boolean, code: number, reason: string | null, outcome: AgentOutcome | null): Promise<void> {
+  /** Commit the stamp with its receipt (and the turn's summary) and push it, fenced by our mark. */
+  private async stamp(turn: Running, ok: boolean, code: number, reason: string | null): Promise<void> {
     const { repo } = this;
-    const { role, state, log } = turn;
+    const { role, state, log, agent } = turn;
+    const c = repo.config.forRole(role.section);
     const sha = await repo.git.shortHead();
     const stamped = stampOutcome(state, role.actor, ok ? "ok" : "fail", sha);
     const subject = subjects.stamp(role.actor, ok ? "ok" : "fail", stamped.iteration, sha);
+    const changes = await turnChanges(repo.git, turn.markSha, repo.stateRel, c.get("autocommit.whitelist"));
+    const durationSec = Math.round((Date.now() - turn.startedAt.getTime()) / 1000);
+    const agentLine = agent ? agentTrailer(agent.adapter.kind, agent.facts, this.side.agentVersion(role.actor)) : "";
     const trailers: [string, string][] = [
-      ["Orch-Duration", `${Math.round((Date.now() - turn.startedAt.getTime()) / 1000)}s`],
-      ["Orch-Exit", String(code)],
-      ["Orch-Attempts", outcome ? "1" : "0"],
+      ["Orch-Duration", `${durationSec}s`],
+      ["Orch-Exit", String(agent?.outcome.code ?? code)],
+      ["Orch-Agent", agentLine],
+      ["Orch-Session", agent?.facts.sessionId ?? ""],
+      ["Orch-Cost-USD", agent?.facts.costUsd != null ? agent.facts.costUsd.toFixed(4) : ""],
+      ["Orch-Tokens", agent ? tokensTrailer(agent.facts) : ""],
+      ["Orch-Attempts", String(agent?.attempts ?? 0)],
+      ["Orch-Limit-Wait", `${Math.round((agent?.limitWaitMs ?? 0) / 1000)}s`],
+      ["Orch-Diffstat", diffstatTrailer(changes)],
       ["Orch-Host", hostName()],
       ["Orch-Started", isoUtc(turn.startedAt)],
       ["Orch-Log", relative(repo.top, log.path)],
-      ["Orch-Prompt", relative(repo.top, role.promptPath(repo.config.forRole(role.section), repo.top))],
+      ["Orch-Prompt", relative(repo.top, role.promptPath(c, repo.top))],
+      ["Orch-Reason", reason ?? ""],
     ];
-    if (reason) trailers.push(["Orch-Reason", reason]);
+    if (c.get("logs.summaries") === "orch") {
+      writeSummary({
+        path: turn.summary,
+        actor: role.actor,
+        iteration: state.iteration,
+        outcome: ok ? "ok" : "fail",
+        durationSec,
+        agent: agentLine.replace(/^kind=/, "").replace(/ (version|model)=/g, " "),
+        costUsd: agent?.facts.costUsd ?? null,
+        finalMessage: agent?.facts.finalMessage ?? null,
+        changes,
+        reason,
+      });
+    }
     await commitState(repo, stamped, { subject, trailers });
     turn.stamped = true;
     log.line(`[sync] ${subject}`);
     log.close(); // complete before it is shipped
     const side = [
-      ...(await this.side.logs(role.actor, [log.path, `${log.path}.jsonl`, ...(turn.summary ? [turn.summary] : [])], state.iteration)),
+      ...(await this.side.logs(role.actor, [log.path, `${log.path}.jsonl`, turn.summary], state.iteration)),
       ...(await this.side.beats([role.actor], "waiting", { iteration: stamped.iteration, turn_started_at: null, last_output_at: null })),
     ];
     await this.pushStamp(turn, side);
@@ -299,7 +340,7 @@ export class TurnTaker {
     const why = errorMessage(e);
     turn.log.line(`[sync] ERROR after the mark: ${why}`);
     try {
-      await this.locked(() => this.stamp(turn, false, e instanceof OrchError ? e.exitCode : Exit.runtime, why, null));
+      await this.locked(() => this.stamp(turn, false, e instanceof OrchError ? e.exitCode : Exit.runtime, why));
     } catch (stampError) {
       turn.log.line(`[sync] could not stamp fail either: ${errorMessage(stampError)}`);
     }

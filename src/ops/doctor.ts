@@ -6,6 +6,7 @@ import { tryLock } from "../core/lock.ts";
 import { findExecutable, run } from "../core/proc.ts";
 import { inRepo, openRepoOrDir, type Clone, type NoRepo } from "../core/repo.ts";
 import { ROLES, type Role } from "../core/roles.ts";
+import { adapterFor, type AgentKind } from "../agents/index.ts";
 import { parseState, readStateFile, remoteStateRestore } from "../core/state.ts";
 import { fetchBranch, pushRefs, refusalReasons } from "../core/sync.ts";
 import { cloneId } from "../core/identity.ts";
@@ -241,6 +242,11 @@ async function checkAgent(ctx: Clone, role: Role, roleCount: number, versionTime
   } catch {
     version = "";
   }
+  // What would make its first turn fail although it is installed (claude refusing to skip permissions as root).
+  const kind = ctx.config.forRole(role.section).get(`${role.section}.agent_kind` as const) as "auto" | AgentKind;
+  const adapter = adapterFor(kind, argv);
+  const pre = adapter.preflight(argv, ctx.env, process.getuid?.() ?? -1);
+  if (pre) return { name, ok: false, detail: `${name} ${exe} (${path}${version}): ${pre.problem}`, fix: pre.fix };
   return { name, ok: true, detail: `${name} ${exe} (${path}${version})` };
 }
 

@@ -18,7 +18,10 @@ turns on one git branch; orch hands the turn back and forth through
 3. Write it to \`input.md\`: the goal, the files involved, how to verify
    (commands to run, expected results), and what "done" means.
 4. Update \`galph_memory.md\` with what you decided and why.
-5. Stop. orch commits your notes and hands the turn to ralph.
+5. Write a short summary of this turn (what you reviewed, what you asked of
+   ralph, why) to the file named in the \`ORCH_SUMMARY\` environment variable
+   (markdown, a dozen lines). orch writes one itself when you do not.
+6. Stop. orch commits your notes and hands the turn to ralph.
 
 ## When you cannot go on
 If there is nothing sensible to hand ralph (the goal is reached, or you need a
@@ -46,7 +49,10 @@ turns on one git branch; orch hands the turn back and forth through
 3. Commit your work with a message that says what changed and how it was
    tested. Put evidence (test output, plots) under \`reports/\` or
    \`plans/active/<topic>/reports/\`; orch commits report files for you.
-4. Stop when the task is done. orch stamps your turn and hands it to galph.
+4. Write a short summary of this turn (what you changed, how you tested it,
+   what is left) to the file named in the \`ORCH_SUMMARY\` environment variable
+   (markdown, a dozen lines). orch writes one itself when you do not.
+5. Stop when the task is done. orch stamps your turn and hands it to galph.
 
 ## When you cannot go on
 If you cannot do the task (it is unclear, wrong, or needs a person), do the

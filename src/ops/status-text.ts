@@ -27,7 +27,18 @@ export function formatBytes(n: number): string {
 function stampLine(stamp: StampView | null): string {
   if (!stamp) return "no ok/fail stamp yet";
   const iter = stamp.iteration === null ? "" : ` i=${stamp.iteration}`;
-  return `last ${stamp.outcome.toUpperCase()}${iter} · commit ${stamp.commit ?? stamp.stamp_commit} · ${formatAge(stamp.age_sec)}`;
+  const r = stamp.receipt;
+  const receipt = r
+    ? [
+        r.duration_sec !== null ? `took ${formatDuration(r.duration_sec)}` : "",
+        r.attempts !== null && r.attempts > 1 ? `${r.attempts} attempts` : "",
+        r.limit_wait_sec ? `blocked ${formatDuration(r.limit_wait_sec)}` : "",
+        r.cost_usd !== null ? `$${r.cost_usd.toFixed(2)}` : "",
+        r.agent ?? "",
+        stamp.outcome === "fail" && r.reason ? `(${r.reason})` : "",
+      ].filter(Boolean)
+    : [];
+  return [`last ${stamp.outcome.toUpperCase()}${iter}`, `commit ${stamp.commit ?? stamp.stamp_commit}`, formatAge(stamp.age_sec), ...receipt].join(" · ");
 }
 
 const hhmm = (iso: string | null) => (iso ? `${iso.slice(11, 16)}Z` : "?");

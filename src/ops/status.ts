@@ -7,6 +7,7 @@ import { OrchError, Exit, errorMessage } from "../core/errors.ts";
 import { RemoteWatch, readHeartbeats } from "../channel/watch.ts";
 import { importLogs } from "../channel/logs.ts";
 import { configHash, heartbeatAgeSec } from "../channel/heartbeat.ts";
+import { parseTrailers } from "../core/identity.ts";
 
 /**
  * `orch status`: one snapshot of the turn, built from few git processes
@@ -88,6 +89,32 @@ export interface StateView {
   ralph_commit: string | null;
 }
 
+/** What a stamp's receipt (its trailers, SPEC §14) says, for the person looking. */
+export interface ReceiptView {
+  duration_sec: number | null;
+  cost_usd: number | null;
+  agent: string | null;
+  attempts: number | null;
+  limit_wait_sec: number | null;
+  reason: string | null;
+}
+
+function receiptOf(trailers: string): ReceiptView | null {
+  const t = parseTrailers(`x\n\n${trailers}`);
+  if (t.size === 0) return null;
+  const sec = (v?: string) => (v && /^\d+s$/.test(v) ? Number(v.slice(0, -1)) : null);
+  const num = (v?: string) => (v !== undefined && v !== "" && Number.isFinite(Number(v)) ? Number(v) : null);
+  const agent = t.get("Orch-Agent");
+  return {
+    duration_sec: sec(t.get("Orch-Duration")),
+    cost_usd: num(t.get("Orch-Cost-USD")),
+    agent: agent ? agent.replace(/(^|\s)(kind|version|model)=/g, "$1").trim() : null,
+    attempts: num(t.get("Orch-Attempts")),
+    limit_wait_sec: sec(t.get("Orch-Limit-Wait")),
+    reason: t.get("Orch-Reason") ?? null,
+  };
+}
+
 export interface StampView {
   outcome: "ok" | "fail";
   /** The iteration the turn worked on (a ralph ok subject names the next one, i=N+1). */
@@ -99,6 +126,8 @@ export interface StampView {
   time: string;
   age_sec: number;
   subject: string;
+  /** The stamp's receipt (null for a stamp without trailers: the old tool, orch 0.1). */
+  receipt: ReceiptView | null;
 }
 
 export interface SyncView {
@@ -191,6 +220,7 @@ export async function gatherStatus(opts: StatusOptions): Promise<StatusReport> {
       time: new Date(c.time * 1000).toISOString().replace(/\.\d{3}Z$/, "Z"),
       age_sec: Math.round(now.getTime() / 1000 - c.time),
       subject: c.subject,
+      receipt: receiptOf(c.trailers),
     };
     if (stamps.galph && stamps.ralph) break;
   }

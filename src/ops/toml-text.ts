@@ -40,6 +40,8 @@ const SECTION_DOCS: Record<string, string> = {
   tracked_outputs: "Auto-commit of modified tracked outputs (supervisor).",
   autocommit: "The supervisor's doc/meta whitelist: what it may commit after its turn.",
   tail: "The `orch tail` digest.",
+  agent: "Reruns of a turn whose agent timed out or failed transiently (both roles).",
+  limits: "Usage limits: a turn blocked by one waits for the reset instead of failing (both roles).",
   stalemate: "The stalemate breaker: pause the pair when it goes in circles.",
   notify: "Notifications: a command and/or a webhook per event (docs/notify.md). Only the machine that sees an event sends it, once; never blocks a turn.",
 };

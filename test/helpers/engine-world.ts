@@ -11,6 +11,9 @@ export interface EngineWorldOptions {
   supervisorAgent?: string[];
   loopAgent?: string[];
   extraToml?: string;
+  /** agent_kind of each role (default: auto). */
+  supervisorKind?: string;
+  loopKind?: string;
   clones?: number;
   branch?: string;
 }
@@ -40,10 +43,19 @@ function engineWorld(opts: EngineWorldOptions, make: typeof makeWorld): EngineWo
   const toml = [
     "[supervisor]",
     `agent = ${tomlArray(opts.supervisorAgent ?? worker("galph"))}`,
+    ...(opts.supervisorKind ? [`agent_kind = "${opts.supervisorKind}"`] : []),
     "[loop]",
     `agent = ${tomlArray(opts.loopAgent ?? worker("ralph"))}`,
+    ...(opts.loopKind ? [`agent_kind = "${opts.loopKind}"`] : []),
     "[sync]",
     "poll_interval = 0.05",
+    // Tests wait seconds, not minutes: reruns and usage-limit waits are short here.
+    "[agent]",
+    "retry_backoff_sec = 0.05",
+    "[limits]",
+    "min_wait_sec = 0",
+    "jitter_sec = 0",
+    "backoff_sec = 1",
     "[git]",
     "network_retry_sec = 2",
     opts.extraToml ?? "",
