@@ -137,3 +137,35 @@ export async function readHeartbeats(git: Git, remote: string, branch: string): 
   });
   return out;
 }
+
+/** What the engine needs of a watch: the remote one, or the local one of a clone that does not publish. */
+export type Watch = Pick<RemoteWatch, "known" | "view" | "look" | "read" | "list" | "pushed">;
+
+/**
+ * A clone that keeps its turns to itself (`orch pair --no-push`, or no remote
+ * at all): the "remote" view is HEAD's own state, which only this process
+ * changes. A look never moves anything.
+ */
+export class LocalWatch implements Watch {
+  readonly known = new Map<string, string | null>();
+  view: View = { tip: null, state: null, heartbeats: {}, control: null };
+  constructor(private readonly git: Git, private readonly stateRel: string) {}
+  async look(): Promise<boolean> {
+    await this.read();
+    return false;
+  }
+  async read(): Promise<View> {
+    const [tip, state] = await this.git.catFiles(["HEAD^{commit}", `HEAD:${this.stateRel}`]);
+    this.view = {
+      tip: tip?.type === "commit" ? tip.sha : null,
+      state: state?.type === "blob" ? parseState(state.body.toString("utf8"), `${this.stateRel} (at HEAD)`) : null,
+      heartbeats: {},
+      control: null,
+    };
+    return this.view;
+  }
+  async list(): Promise<Map<string, string | null>> {
+    return new Map();
+  }
+  pushed(): void {}
+}

@@ -6,8 +6,9 @@ import { renderInit, runInit } from "../ops/init.ts";
 export const help: CommandHelp = {
   description:
     "Set up orch in this repository, on the branch both agents will share: create whichever is missing of orch.toml (every setting with its default, commented out), prompts/supervisor.md and prompts/main.md (short starter prompts), logs/ and tmp/ in .gitignore, and the state file (galph's turn, idle, iteration 1). Never overwrites without --force; never resets the state file. A second run prints `keep` for every file.",
-  groups: { force: "Init", commit: "Init", push: "Init", "dry-run": "Init" },
+  groups: { force: "Init", commit: "Init", push: "Init", "dry-run": "Init", pair: "Init" },
   examples: [
+    ["orch init --pair", "A one-machine start: also prompts/reviewer.md; then run `orch pair`"],
     ["orch init --commit --push", "Create the files, commit exactly them (subject `orch init: <files>`) and push HEAD:<branch>"],
     ["orch init --dry-run", "List what would be created; change nothing"],
     ["orch init --force", "Replace orch.toml and the prompts with the starters (the state file stays)"],
@@ -27,6 +28,7 @@ export default defineCommand({
     commit: { type: "boolean", description: "Commit exactly the files init created or changed (subject 'orch init: <files>')" },
     push: { type: "boolean", description: "Also push HEAD:<branch> to the remote (implies --commit)" },
     "dry-run": { type: "boolean", description: "List what would be done; change nothing" },
+    pair: { type: "boolean", description: "Set up a one-machine start (orch pair): also the reviewer prompt (pair.reviewer_prompt)" },
     ...commonArgs,
   },
   async run({ args }) {
@@ -38,8 +40,10 @@ export default defineCommand({
       commit: args.commit === true,
       push: args.push === true,
       dryRun,
+      pair: args.pair === true,
     });
     process.stdout.write(renderInit(actions, dryRun));
+    if (args.pair === true && !dryRun) process.stdout.write("\nnext: orch pair   (galph then ralph in this clone; --no-push keeps it local)\n");
     return 0;
   },
 });

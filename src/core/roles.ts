@@ -46,6 +46,15 @@ export interface Role {
   subjects: { reports: string; trackedOutputs?: string; docs?: string; prePull?: string };
   /** Which old-tool role variables apply (REPORT_EXTENSIONS vs SUPERVISOR_REPORT_EXTENSIONS). */
   section: RoleSection;
+  /** Runs the reviewer prompt every pair.review_every iterations (galph). */
+  reviews: boolean;
+}
+
+/** The prompt of one turn: the role's own, or the reviewer's on every pair.review_every-th iteration. */
+export function turnPrompt(role: Role, config: Config, top: string, iteration: number): { path: string; reviewer: boolean } {
+  const every = config.get("pair.review_every");
+  if (role.reviews && every > 0 && iteration > 0 && iteration % every === 0) return { path: abs(top, config.get("pair.reviewer_prompt")), reviewer: true };
+  return { path: role.promptPath(config, top), reviewer: false };
 }
 
 const abs = (top: string, p: string) => (isAbsolute(p) ? p : join(top, p));
@@ -65,6 +74,7 @@ export const SUPERVISOR: Role = {
   logSuffix: () => "",
   initialisesState: true,
   waitsForPeer: true,
+  reviews: true,
   hygiene: ["reports", "tracked-outputs", "doc-meta"],
   prePullReports: false,
   honoursReportsIgnore: false,
@@ -91,6 +101,7 @@ export const LOOP: Role = {
   logSuffix: (config) => `_${config.get("loop.prompt")}`,
   initialisesState: false,
   waitsForPeer: false,
+  reviews: false,
   hygiene: ["reports"],
   prePullReports: true,
   honoursReportsIgnore: true,

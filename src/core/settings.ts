@@ -7,7 +7,7 @@
 export type Kind = "bool" | "int" | "number" | "string" | "list" | "argv" | "enum";
 
 /** Every command orch has; settings and `orch config --for` name commands from this list only. */
-export const COMMAND_NAMES = ["supervisor", "loop", "stamp", "takeover", "tail", "status", "doctor", "init", "config", "notify", "report"] as const;
+export const COMMAND_NAMES = ["supervisor", "loop", "pair", "stamp", "takeover", "tail", "status", "doctor", "init", "config", "notify", "report"] as const;
 export type CommandName = (typeof COMMAND_NAMES)[number];
 
 /** The two role sections (the sections whose settings differ per role). */
@@ -38,7 +38,7 @@ export interface Setting {
   alias?: string;
 }
 
-const ROLES = ["supervisor", "loop"] as const;
+const ROLES = ["supervisor", "loop", "pair"] as const;
 const MiB = 1024 * 1024;
 const REPORT_EXTENSIONS = [".png", ".jpeg", ".npy", ".txt", ".md", ".json", ".log", ".py", ".c", ".h", ".sh"];
 
@@ -51,7 +51,7 @@ export const SETTINGS = [
   { key: "git.lock_timeout_sec", kind: "int", seconds: true, default: 30, doc: "How long to wait for the repository lock (<git-dir>/orchestrator.lock)." },
   { key: "git.network_retry_sec", kind: "int", seconds: true, default: 60, doc: "How long transient network errors are retried (with back-off) before giving up." },
   // [sync]
-  { key: "sync.via_git", kind: "bool", default: false, doc: "Take turns through the state file on the shared branch (otherwise: async mode, no git).", flag: "sync-via-git" },
+  { key: "sync.via_git", kind: "bool", default: false, doc: "Take turns through the state file on the shared branch (otherwise: async mode, no git).", flag: "sync-via-git", commands: ["supervisor", "loop"] },
   { key: "sync.loops", kind: "int", default: 20, doc: "Number of turns to run.", flag: "sync-loops", env: ["SYNC_LOOPS"], valueHint: "N" },
   { key: "sync.poll_interval", kind: "number", seconds: true, default: 5, doc: "Seconds between polls of the remote while waiting (0 and fractions allowed).", flag: "poll-interval", env: ["POLL_INTERVAL"], valueHint: "SECONDS" },
   { key: "sync.max_wait_sec", kind: "number", seconds: true, default: 0, doc: "Give up (exit 5) after waiting this long for a turn; 0 = wait forever.", flag: "max-wait-sec", env: ["MAX_WAIT_SEC"], valueHint: "SECONDS" },
@@ -66,20 +66,20 @@ export const SETTINGS = [
   { key: "logs.redact_patterns", kind: "list", default: [], doc: "More regular expressions whose matches are redacted from shipped logs (a capture group redacts only the group)." },
   { key: "logs.dir", kind: "string", default: "logs", doc: "Base directory of the per-iteration logs.", flag: "logdir", commands: [...ROLES, "tail", "status"], valueHint: "PATH" },
   // [supervisor]
-  { key: "supervisor.agent", kind: "argv", default: ["codex", "exec", "--json", "--dangerously-bypass-approvals-and-sandbox"], doc: "Supervisor agent command (argv). --codex-cmd / CODEX_CMD replace only the executable.", flag: "codex-cmd", env: ["CODEX_CMD"], commands: ["supervisor"], valueHint: "PATH" },
+  { key: "supervisor.agent", kind: "argv", default: ["codex", "exec", "--json", "--dangerously-bypass-approvals-and-sandbox"], doc: "Supervisor agent command (argv). --codex-cmd / CODEX_CMD replace only the executable.", flag: "codex-cmd", env: ["CODEX_CMD"], commands: ["supervisor", "pair"], valueHint: "PATH" },
   { key: "supervisor.prompt", kind: "string", default: "prompts/supervisor.md", doc: "Prompt file fed to the supervisor agent on stdin.", valueHint: "PATH" },
   { key: "supervisor.pty", kind: "bool", default: false, doc: "Run the supervisor agent in a pseudo-terminal." },
   { key: "supervisor.agent_kind", kind: "enum", default: "auto", choices: ["auto", "claude", "codex", "command"], doc: "How orch reads the supervisor agent's output: auto (from the executable's name), claude, codex, or command (plain text)." },
-  { key: "supervisor.agent_timeout_sec", kind: "number", seconds: true, default: 21600, doc: "Stop the supervisor agent after this many seconds (exit 124, then retried: agent.retries); 0 = off.", flag: "agent-timeout-sec", commands: ["supervisor"], valueHint: "SECONDS" },
-  { key: "supervisor.idle_timeout_sec", kind: "number", seconds: true, default: 3600, doc: "Stop the supervisor agent after this many seconds without output (exit 124, then retried); 0 = off. Never below 300 for claude, whose own stream fallback takes 300 s.", flag: "idle-timeout-sec", commands: ["supervisor"], valueHint: "SECONDS" },
+  { key: "supervisor.agent_timeout_sec", kind: "number", seconds: true, default: 21600, doc: "Stop the supervisor agent after this many seconds (exit 124, then retried: agent.retries); 0 = off.", flag: "agent-timeout-sec", commands: ["supervisor", "pair"], valueHint: "SECONDS" },
+  { key: "supervisor.idle_timeout_sec", kind: "number", seconds: true, default: 3600, doc: "Stop the supervisor agent after this many seconds without output (exit 124, then retried); 0 = off. Never below 300 for claude, whose own stream fallback takes 300 s.", flag: "idle-timeout-sec", commands: ["supervisor", "pair"], valueHint: "SECONDS" },
   // [loop]
-  { key: "loop.agent", kind: "argv", default: ["claude", "-p", "--dangerously-skip-permissions", "--verbose", "--output-format", "stream-json"], doc: "Loop (engineer) agent command (argv). --claude-cmd / CLAUDE_CMD replace only the executable.", flag: "claude-cmd", env: ["CLAUDE_CMD"], commands: ["loop"], valueHint: "PATH" },
-  { key: "loop.prompt", kind: "string", default: "main", doc: "Prompt name: the loop feeds <prompts_dir>/<prompt>.md to its agent.", flag: "prompt", env: ["LOOP_PROMPT"], commands: ["loop"], valueHint: "NAME" },
+  { key: "loop.agent", kind: "argv", default: ["claude", "-p", "--dangerously-skip-permissions", "--verbose", "--output-format", "stream-json"], doc: "Loop (engineer) agent command (argv). --claude-cmd / CLAUDE_CMD replace only the executable.", flag: "claude-cmd", env: ["CLAUDE_CMD"], commands: ["loop", "pair"], valueHint: "PATH" },
+  { key: "loop.prompt", kind: "string", default: "main", doc: "Prompt name: the loop feeds <prompts_dir>/<prompt>.md to its agent.", flag: "prompt", env: ["LOOP_PROMPT"], commands: ["loop", "pair"], valueHint: "NAME" },
   { key: "loop.prompts_dir", kind: "string", default: "prompts", doc: "Directory of the loop's prompt files.", valueHint: "PATH" },
   { key: "loop.pty", kind: "bool", default: false, doc: "Run the loop agent in a pseudo-terminal." },
   { key: "loop.agent_kind", kind: "enum", default: "auto", choices: ["auto", "claude", "codex", "command"], doc: "How orch reads the loop agent's output: auto (from the executable's name), claude, codex, or command (plain text)." },
-  { key: "loop.agent_timeout_sec", kind: "number", seconds: true, default: 21600, doc: "Stop the loop agent after this many seconds (exit 124, then retried: agent.retries); 0 = off.", flag: "agent-timeout-sec", commands: ["loop"], valueHint: "SECONDS" },
-  { key: "loop.idle_timeout_sec", kind: "number", seconds: true, default: 3600, doc: "Stop the loop agent after this many seconds without output (exit 124, then retried); 0 = off. Never below 300 for claude, whose own stream fallback takes 300 s.", flag: "idle-timeout-sec", commands: ["loop"], valueHint: "SECONDS" },
+  { key: "loop.agent_timeout_sec", kind: "number", seconds: true, default: 21600, doc: "Stop the loop agent after this many seconds (exit 124, then retried: agent.retries); 0 = off.", flag: "agent-timeout-sec", commands: ["loop", "pair"], valueHint: "SECONDS" },
+  { key: "loop.idle_timeout_sec", kind: "number", seconds: true, default: 3600, doc: "Stop the loop agent after this many seconds without output (exit 124, then retried); 0 = off. Never below 300 for claude, whose own stream fallback takes 300 s.", flag: "idle-timeout-sec", commands: ["loop", "pair"], valueHint: "SECONDS" },
   // [agent]
   { key: "agent.retries", kind: "int", default: 2, doc: "Run a turn again this many times after a timeout or a transient agent failure (overloaded, 5xx) before stamping it fail." },
   { key: "agent.retry_backoff_sec", kind: "number", seconds: true, default: 30, doc: "Wait this long before the first rerun of a failed attempt; doubles for each further rerun." },
@@ -88,6 +88,9 @@ export const SETTINGS = [
   { key: "limits.min_wait_sec", kind: "number", seconds: true, default: 60, doc: "The shortest wait for a usage limit, also when its reset time is (nearly) now." },
   { key: "limits.jitter_sec", kind: "number", seconds: true, default: 60, doc: "Up to this much is added to a limit's reset time, so the machines do not all retry in the same second." },
   { key: "limits.backoff_sec", kind: "number", seconds: true, default: 300, doc: "When a limit gives no reset time: wait this long, doubling per attempt (at most 1 h)." },
+  // [pair]
+  { key: "pair.review_every", kind: "int", default: 0, doc: "Every Nth iteration galph's turn runs the reviewer prompt instead of its usual one (orch pair, and orch supervisor on two machines); 0 = never.", flag: "review-every", commands: ["supervisor", "pair"], valueHint: "N" },
+  { key: "pair.reviewer_prompt", kind: "string", default: "prompts/reviewer.md", doc: "The reviewer prompt galph runs every pair.review_every iterations.", valueHint: "PATH" },
   // [reports]
   { key: "reports.enabled", kind: "bool", default: true, doc: "Auto-commit report files the agent left (both roles).", flag: "auto-commit-reports" },
   { key: "reports.extensions", kind: "list", default: REPORT_EXTENSIONS, doc: "Extensions of report files (lowercase, with the dot).", flag: "report-extensions", roleEnv: { supervisor: ["SUPERVISOR_REPORT_EXTENSIONS"], loop: ["REPORT_EXTENSIONS"] }, valueHint: "LIST" },
@@ -99,17 +102,17 @@ export const SETTINGS = [
   { key: "reports.skip_config", kind: "string", default: ".reportsignore", doc: "File of path prefixes the loop never auto-commits as reports.", env: ["REPORT_SKIP_CONFIG"], valueHint: "PATH" },
   { key: "reports.prepull_globs", kind: "list", default: ["plans/active/**/reports/**"], doc: "Reports the loop publishes before each pull.", valueHint: "GLOBS" },
   // [tracked_outputs]
-  { key: "tracked_outputs.enabled", kind: "bool", default: true, doc: "Auto-commit modified tracked outputs (supervisor).", flag: "auto-commit-tracked-outputs", commands: ["supervisor"] },
-  { key: "tracked_outputs.globs", kind: "list", default: ["tests/fixtures/**/*.npy", "tests/fixtures/**/*.npz", "tests/fixtures/**/*.json", "tests/fixtures/**/*.pkl"], doc: "Tracked output paths eligible for auto-commit.", flag: "tracked-output-globs", env: ["SUPERVISOR_TRACKED_OUTPUT_GLOBS"], commands: ["supervisor"], valueHint: "GLOBS" },
-  { key: "tracked_outputs.extensions", kind: "list", default: [".npy", ".npz", ".json", ".pkl"], doc: "Extensions of tracked outputs.", flag: "tracked-output-extensions", env: ["SUPERVISOR_TRACKED_OUTPUT_EXTENSIONS"], commands: ["supervisor"], valueHint: "LIST" },
-  { key: "tracked_outputs.max_file_bytes", kind: "int", default: 32 * MiB, doc: "Largest tracked output committed.", flag: "max-tracked-output-file-bytes", env: ["SUPERVISOR_MAX_TRACKED_OUTPUT_FILE_BYTES"], commands: ["supervisor"], valueHint: "BYTES" },
-  { key: "tracked_outputs.max_total_bytes", kind: "int", default: 100 * MiB, doc: "Most tracked-output bytes committed per turn.", flag: "max-tracked-output-total-bytes", env: ["SUPERVISOR_MAX_TRACKED_OUTPUT_TOTAL_BYTES"], commands: ["supervisor"], valueHint: "BYTES" },
+  { key: "tracked_outputs.enabled", kind: "bool", default: true, doc: "Auto-commit modified tracked outputs (supervisor).", flag: "auto-commit-tracked-outputs", commands: ["supervisor", "pair"] },
+  { key: "tracked_outputs.globs", kind: "list", default: ["tests/fixtures/**/*.npy", "tests/fixtures/**/*.npz", "tests/fixtures/**/*.json", "tests/fixtures/**/*.pkl"], doc: "Tracked output paths eligible for auto-commit.", flag: "tracked-output-globs", env: ["SUPERVISOR_TRACKED_OUTPUT_GLOBS"], commands: ["supervisor", "pair"], valueHint: "GLOBS" },
+  { key: "tracked_outputs.extensions", kind: "list", default: [".npy", ".npz", ".json", ".pkl"], doc: "Extensions of tracked outputs.", flag: "tracked-output-extensions", env: ["SUPERVISOR_TRACKED_OUTPUT_EXTENSIONS"], commands: ["supervisor", "pair"], valueHint: "LIST" },
+  { key: "tracked_outputs.max_file_bytes", kind: "int", default: 32 * MiB, doc: "Largest tracked output committed.", flag: "max-tracked-output-file-bytes", env: ["SUPERVISOR_MAX_TRACKED_OUTPUT_FILE_BYTES"], commands: ["supervisor", "pair"], valueHint: "BYTES" },
+  { key: "tracked_outputs.max_total_bytes", kind: "int", default: 100 * MiB, doc: "Most tracked-output bytes committed per turn.", flag: "max-tracked-output-total-bytes", env: ["SUPERVISOR_MAX_TRACKED_OUTPUT_TOTAL_BYTES"], commands: ["supervisor", "pair"], valueHint: "BYTES" },
   // [autocommit] (supervisor doc/meta whitelist)
-  { key: "autocommit.enabled", kind: "bool", default: true, doc: "Commit whitelisted doc/meta files after a supervisor turn; any other dirt fails the handoff.", flag: "auto-commit-docs", commands: ["supervisor"] },
-  { key: "autocommit.whitelist", kind: "list", default: ["input.md", "galph_memory.md", "docs/fix_plan.md", "plans/**/*.md", "prompts/**/*.md"], doc: "Doc/meta globs the supervisor may commit.", flag: "autocommit-whitelist", env: ["SUPERVISOR_AUTOCOMMIT_WHITELIST"], commands: ["supervisor"], valueHint: "GLOBS" },
-  { key: "autocommit.ignore_globs", kind: "list", default: ["*.bak", "*.tmp", "*~", "*.swp", ".DS_Store"], doc: "Dirty paths left alone (neither committed nor blocking).", flag: "autocommit-ignore-globs", env: ["SUPERVISOR_AUTOCOMMIT_IGNORE_GLOBS"], commands: ["supervisor"], valueHint: "GLOBS" },
-  { key: "autocommit.max_bytes", kind: "int", default: MiB, doc: "Largest doc/meta file committed.", flag: "max-autocommit-bytes", env: ["MAX_AUTOCOMMIT_BYTES"], commands: ["supervisor"], valueHint: "BYTES" },
-  { key: "autocommit.prepull", kind: "bool", default: true, doc: "When a pull fails on local dirt: scrub submodules, commit tracked outputs, commit doc/meta, retrying after each.", flag: "prepull-auto-commit-docs", commands: ["supervisor"] },
+  { key: "autocommit.enabled", kind: "bool", default: true, doc: "Commit whitelisted doc/meta files after a supervisor turn; any other dirt fails the handoff.", flag: "auto-commit-docs", commands: ["supervisor", "pair"] },
+  { key: "autocommit.whitelist", kind: "list", default: ["input.md", "galph_memory.md", "docs/fix_plan.md", "plans/**/*.md", "prompts/**/*.md"], doc: "Doc/meta globs the supervisor may commit.", flag: "autocommit-whitelist", env: ["SUPERVISOR_AUTOCOMMIT_WHITELIST"], commands: ["supervisor", "pair"], valueHint: "GLOBS" },
+  { key: "autocommit.ignore_globs", kind: "list", default: ["*.bak", "*.tmp", "*~", "*.swp", ".DS_Store"], doc: "Dirty paths left alone (neither committed nor blocking).", flag: "autocommit-ignore-globs", env: ["SUPERVISOR_AUTOCOMMIT_IGNORE_GLOBS"], commands: ["supervisor", "pair"], valueHint: "GLOBS" },
+  { key: "autocommit.max_bytes", kind: "int", default: MiB, doc: "Largest doc/meta file committed.", flag: "max-autocommit-bytes", env: ["MAX_AUTOCOMMIT_BYTES"], commands: ["supervisor", "pair"], valueHint: "BYTES" },
+  { key: "autocommit.prepull", kind: "bool", default: true, doc: "When a pull fails on local dirt: scrub submodules, commit tracked outputs, commit doc/meta, retrying after each.", flag: "prepull-auto-commit-docs", commands: ["supervisor", "pair"] },
   { key: "autocommit.dry_run", kind: "bool", default: false, doc: "Print what each auto-commit step would commit and why other paths are skipped; commit nothing.", flag: "commit-dry-run" },
   // [tail]
   { key: "tail.count", kind: "int", default: 5, doc: "Iterations in the digest (0 = all).", flag: "count", alias: "n", commands: ["tail"], valueHint: "N" },

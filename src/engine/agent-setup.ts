@@ -6,7 +6,7 @@ import { statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { OrchError, Exit } from "../core/errors.ts";
 import type { Config } from "../core/config.ts";
-import type { Role } from "../core/roles.ts";
+import { turnPrompt, type Role } from "../core/roles.ts";
 import { readFileSync } from "node:fs";
 import { findExecutable, writeAll } from "../core/proc.ts";
 import { reapLeftoverAgent } from "./leftover.ts";
@@ -41,18 +41,26 @@ export function agentSettings(role: Role, place: Place): AgentSettings {
   };
 }
 
-/** The prompt must be a readable regular file before anything is marked. */
-export function requirePrompt(role: Role, place: Place): string {
-  const path = role.promptPath(place.config.forRole(role.section), place.top);
-  const shown = relative(place.top, path) || path;
+/**
+ * The prompts must be readable regular files before anything is marked: the
+ * role's own and, when it runs one, the reviewer's (a missing reviewer prompt
+ * is a start-up error, not a surprise at the Nth iteration).
+ */
+export function requirePrompt(role: Role, place: Place): void {
+  const c = place.config.forRole(role.section);
+  requirePromptFile(role.promptPath(c, place.top), place.top, role.promptSetting);
+  if (role.reviews && c.get("pair.review_every") > 0) requirePromptFile(turnPrompt(role, c, place.top, c.get("pair.review_every")).path, place.top, "[pair] reviewer_prompt");
+}
+
+export function requirePromptFile(path: string, top: string, setting: string): void {
+  const shown = relative(top, path) || path;
   let ok = false;
   try {
     ok = statSync(path).isFile();
   } catch {
-    throw new OrchError(Exit.usage, `prompt file ${shown} not found; create it (orch init writes starters) or choose another with ${role.promptSetting}`);
+    throw new OrchError(Exit.usage, `prompt file ${shown} not found; create it (orch init writes starters) or choose another with ${setting}`);
   }
-  if (!ok) throw new OrchError(Exit.usage, `prompt file ${shown} is not a regular file; point ${role.promptSetting} at a file`);
-  return path;
+  if (!ok) throw new OrchError(Exit.usage, `prompt file ${shown} is not a regular file; point ${setting} at a file`);
 }
 
 /** The agent's executable must exist before anything is marked (a missing one would fail the turn after the mark). */
@@ -111,13 +119,13 @@ export async function reapLeftover(role: Role, place: Place, say: (l: string) =>
 export function agentRun(
   role: Role,
   place: Place,
-  turn: { branch: string; iteration: number; log: IterationLog; shutdown: Shutdown; say: (line: string) => void; summary?: string },
+  turn: { branch: string; iteration: number; log: IterationLog; shutdown: Shutdown; say: (line: string) => void; summary?: string; promptPath?: string },
 ): AgentRun {
   const a = agentSettings(role, place);
   const { log, shutdown, say } = turn;
   return {
     argv: a.argv,
-    prompt: readFileSync(a.promptPath),
+    prompt: readFileSync(turn.promptPath ?? a.promptPath),
     cwd: place.top,
     env: agentEnv(role, turn.branch, turn.iteration, log.path, turn.summary),
     output: { stdout: (t) => (log.write(t), writeAll(1, t)), stderr: (t) => (log.write(t), writeAll(2, t)) },

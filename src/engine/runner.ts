@@ -4,7 +4,8 @@
  * (async mode). One engine for every role: a role is data (core/roles.ts).
  */
 import { openRepoOrDir, requireBranch, type Repo } from "../core/repo.ts";
-import type { Role } from "../core/roles.ts";
+import { ROLES, type Role } from "../core/roles.ts";
+import { OrchError, Exit } from "../core/errors.ts";
 import { runAsync } from "./async.ts";
 import { Shutdown } from "./shutdown.ts";
 import { SyncRunner } from "./sync-runner.ts";
@@ -28,9 +29,30 @@ export async function runRole(role: Role, opts: EngineOptions): Promise<number> 
   if (!place.config.get("sync.via_git")) return runAsync(role, place, say);
   const repo: Repo = await requireBranch(place);
   for (const note of repo.notes) say(note);
+  return runSync([role], repo, say, false);
+}
+
+/**
+ * `orch pair`: galph's turn then ralph's, in one process and one clone, with
+ * the same transitions, subjects, logs and receipts as two machines. `push`:
+ * publish after each half-turn (default: when the clone has the remote);
+ * without it nothing leaves the clone.
+ */
+export async function runPair(opts: EngineOptions & { push?: boolean }): Promise<number> {
+  const say = opts.say ?? sayStdout;
+  const place = await openRepoOrDir({ command: "pair", cwd: opts.cwd, configPath: opts.configPath, flags: opts.flags, branch: "none" });
+  becomeSubreaper();
+  const repo: Repo = await requireBranch(place);
+  for (const note of repo.notes) say(note);
+  const hasRemote = (await repo.git.remoteUrl(repo.remote)) !== null;
+  if (opts.push === true && !hasRemote) throw new OrchError(Exit.usage, `--push: this clone has no remote '${repo.remote}'; add it (git remote add ${repo.remote} <url>) or run without --push`);
+  return runSync(ROLES, repo, say, !(opts.push ?? hasRemote));
+}
+
+async function runSync(roles: readonly Role[], repo: Repo, say: (line: string) => void, offline: boolean): Promise<number> {
   const shutdown = new Shutdown(say);
   shutdown.install();
-  const runner = new SyncRunner([role], repo, say, shutdown);
+  const runner = new SyncRunner(roles, repo, say, shutdown, offline);
   try {
     return await runner.run();
   } finally {

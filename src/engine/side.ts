@@ -17,7 +17,7 @@ import { heartbeatAgeSec, serializeHeartbeat, configHash, type Heartbeat, type P
 import { heartbeatRef, logsRef } from "../channel/names.ts";
 import { writeCommits, type CommitSpec } from "../channel/objects.ts";
 import { importLogs, shipSpec } from "../channel/logs.ts";
-import { RemoteWatch } from "../channel/watch.ts";
+import { LocalWatch, RemoteWatch, type Watch } from "../channel/watch.ts";
 import { branchDir } from "./logs.ts";
 import { VERSION } from "../version.ts";
 
@@ -33,7 +33,7 @@ export interface BeatInfo {
 const ownRef = (kind: "hb" | "logs", actor: Actor, branch: string) => `refs/orch-local/${kind}/${actor}/${branch}`;
 
 export class Side {
-  readonly watch: RemoteWatch;
+  readonly watch: Watch;
   /** False once the remote refused a refs/orch/* push: heartbeats and shipping stop, turns go on. */
   enabled: boolean;
   private readonly ship: boolean;
@@ -48,14 +48,16 @@ export class Side {
     private readonly runner: Runner,
     private readonly roles: readonly Role[],
     private readonly say: (line: string) => void,
+    /** Nothing is published (orch pair --no-push, or no remote): no heartbeats, no shipped logs; the watch reads HEAD. */
+    offline = false,
   ) {
     const c = repo.config;
     this.ship = c.get("logs.ship");
-    this.enabled = true;
+    this.enabled = !offline;
     this.hash = configHash(c);
     const redactor = makeRedactor({ env: process.env, patterns: compileRedactPatterns(c.get("logs.redact_patterns")) });
     this.redact = (text) => redactor(text).text;
-    this.watch = new RemoteWatch({
+    this.watch = offline ? new LocalWatch(repo.git, repo.stateRel) : new RemoteWatch({
       git: repo.git,
       remote: repo.remote,
       branch: repo.branch,

@@ -46,6 +46,8 @@ export class SyncRunner {
     private readonly repo: Repo,
     private readonly say: (line: string) => void,
     private readonly shutdown: Shutdown,
+    /** Keep the turns in this clone: nothing is fetched or pushed (orch pair --no-push, or no remote). */
+    private readonly offline = false,
   ) {
     repo.git.onWait = say;
     // Network retries are worth a line where a person looks, not only in the log.
@@ -76,9 +78,9 @@ export class SyncRunner {
     let started = false;
     try {
       this.runner = thisRunner(gitDir);
-      this.localRemote = isLocalUrl((await this.repo.git.remoteUrl(this.repo.remote)) ?? "");
-      this.side = new Side(this.repo, this.runner, this.roles, this.say);
-      this.turnTaker = new TurnTaker(this.repo, this.runner, this.say, this.shutdown, (fn) => this.locked(fn), this.side);
+      this.localRemote = this.offline || isLocalUrl((await this.repo.git.remoteUrl(this.repo.remote)) ?? "");
+      this.side = new Side(this.repo, this.runner, this.roles, this.say, this.offline);
+      this.turnTaker = new TurnTaker(this.repo, this.runner, this.say, this.shutdown, (fn) => this.locked(fn), this.side, this.offline);
       // Fail fast on what would fail the first turn; both are checked again right before marking running.
       for (const role of this.roles) {
         requirePrompt(role, this.repo);
@@ -116,7 +118,8 @@ export class SyncRunner {
     if (roles.some((r) => r.initialisesState)) await this.initStateIfMissing();
     // Crash leftovers exist only at start-up: within a run a failed push exits.
     await this.locked(() => this.discardUncommittedState());
-    await this.locked(() => this.publishPendingLocked());
+    if (!this.offline) await this.locked(() => this.publishPendingLocked());
+    if (roles.length > 1) return this.cycles(loops);
     for (let pass = 0; pass < loops; pass++) {
       for (const role of roles) {
         const code = await this.turnFor(role);
@@ -128,6 +131,25 @@ export class SyncRunner {
         const done = await this.wait(single, `${single.peer} to finish iteration ${iteration}`, (s) => s.expected_actor === single.actor && s.iteration > iteration);
         if (done === "exit") return Exit.ok;
       }
+    }
+    return Exit.ok;
+  }
+
+  /**
+   * All roles in one process (orch pair): take whichever turn the state says
+   * is next, until `loops` cycles ended (a cycle ends with ralph's turn, as the
+   * iteration does), so a run that starts in ralph's half (after a crash)
+   * finishes that cycle first.
+   */
+  private async cycles(loops: number): Promise<number> {
+    let done = 0;
+    while (done < loops) {
+      if (this.viewStale) await this.refresh();
+      const actor = this.side.watch.view.state?.expected_actor ?? "galph";
+      const role = this.roles.find((r) => r.actor === actor)!;
+      const code = await this.turnFor(role);
+      if (code !== null) return code;
+      if (!role.initialisesState) done++;
     }
     return Exit.ok;
   }
@@ -179,7 +201,7 @@ export class SyncRunner {
 
   /** A running mark of this actor that another clone holds: wait, and say so once per mark. */
   private async heldByOther(role: Role, view: Ready): Promise<boolean> {
-    if (view.state.status !== `running-${role.actor}`) return false;
+    if (this.offline || view.state.status !== `running-${role.actor}`) return false;
     const holding = holderOf(await remoteMark(this.repo), this.runner);
     if (holding.kind !== "other") return false;
     if (this.announcedHold !== holding.markSha) {
@@ -220,7 +242,7 @@ export class SyncRunner {
       await this.turnTaker.pull({ fetched: true });
       if (readStateFile(repo.statePath, repo.stateRel) === null || !(await repo.git.show("HEAD", repo.stateRel))) {
         await commitState(repo, initialState(), { subject: subjects.init() }, { newFile: true });
-        await publish(repo);
+        if (!this.offline) await publish(repo);
         this.say(`[sync] initialised ${repo.stateRel} (${subjects.init()})`);
       }
     });

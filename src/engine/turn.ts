@@ -17,7 +17,8 @@ import { isoUtc, markRunning, readStateFile, serializeState, stampOutcome, subje
 import { afterTurn, prePullPublish, pullWithRecovery, type HygieneContext } from "../hygiene/index.ts";
 import { runAgentTurn, type AgentTurn, type TurnHooks } from "./agent-turn.ts";
 import { agentTrailer, diffstatTrailer, summaryPathFor, tokensTrailer, turnChanges, writeSummary } from "./receipt.ts";
-import { agentRun, agentSettings, requireAgent, requirePrompt } from "./agent-setup.ts";
+import { agentRun, agentSettings, requireAgent, requirePromptFile } from "./agent-setup.ts";
+import { turnPrompt } from "../core/roles.ts";
 import { remoteMark, runnerTrailer, setAside } from "./fencing.ts";
 import { commitState } from "./handoff.ts";
 import { openIterationLog, type IterationLog } from "./logs.ts";
@@ -40,6 +41,8 @@ interface Running {
   summary: string;
   /** The agent's attempts, once they ran. */
   agent?: AgentTurn;
+  /** The prompt this turn runs (the reviewer's on review iterations). */
+  promptPath: string;
 }
 
 export class TurnTaker {
@@ -56,6 +59,8 @@ export class TurnTaker {
     private readonly shutdown: Shutdown,
     private readonly locked: <T>(fn: () => Promise<T>) => Promise<T>,
     private readonly side: Side,
+    /** Nothing is pulled or pushed: the turns stay in this clone (orch pair --no-push). */
+    private readonly offline = false,
   ) {
     repo.git.log = (line) => this.currentLog?.line(line);
   }
@@ -72,6 +77,7 @@ export class TurnTaker {
   /** Pull with the hygiene that keeps local dirt from blocking it (pre-pull reports, recovery). */
   async pull(opts: { fetched: boolean }, role?: Role, ctx?: HygieneContext): Promise<void> {
     const { repo } = this;
+    if (this.offline) return;
     const pull = () => safePull(repo.git, repo.remote, repo.branch, opts);
     if (!role) return pull();
     await pullWithRecovery(ctx ?? this.hygiene(role), pull);
@@ -92,10 +98,13 @@ export class TurnTaker {
       const state = readStateFile(repo.statePath, repo.stateRel);
       if (!state || state.expected_actor !== role.actor) return "not-my-turn";
       // Everything that would fail the turn right away is checked before anything is marked.
-      requirePrompt(role, repo);
+      const c = repo.config.forRole(role.section);
+      const prompt = turnPrompt(role, c, repo.top, state.iteration);
+      requirePromptFile(prompt.path, repo.top, prompt.reviewer ? "[pair] reviewer_prompt" : role.promptSetting);
       requireAgent(role, repo);
+      // The log name says which prompt ran: a reviewer turn's log ends in _reviewer.
       const log = openIterationLog(
-        { logDir: repo.logDir, branch: repo.branch, actor: role.actor, iteration: state.iteration, suffix: role.logSuffix(repo.config.forRole(role.section)) },
+        { logDir: repo.logDir, branch: repo.branch, actor: role.actor, iteration: state.iteration, suffix: prompt.reviewer ? "_reviewer" : role.logSuffix(c) },
         this.say,
       );
       this.currentLog = log;
@@ -126,7 +135,7 @@ export class TurnTaker {
       const markSha = (await repo.git.revParse("HEAD"))!;
       log.line(`[sync] ${subject}`);
       this.say(`[sync] ${subject} (log: ${relative(repo.top, log.path)})`);
-      running = { role, state: marked, log, markSha, startedAt, summary: summaryPathFor(log.path) };
+      running = { role, state: marked, log, markSha, startedAt, summary: summaryPathFor(log.path), promptPath: prompt.path };
       return null;
     });
     if (begun !== null) return begun;
@@ -146,7 +155,7 @@ export class TurnTaker {
     const { role, state, log } = turn;
     this.lastIteration = state.iteration;
     shutdown.agentRunning = true;
-    const run = agentRun(role, repo, { branch: repo.branch, iteration: state.iteration, log, shutdown, say: this.say, summary: turn.summary });
+    const run = agentRun(role, repo, { branch: repo.branch, iteration: state.iteration, log, shutdown, say: this.say, summary: turn.summary, promptPath: turn.promptPath });
     // While the agent runs, the heartbeat goes out every sync.heartbeat_push_sec with its last output time.
     let lastOutput: number | null = null;
     run.onOutput = (at) => (lastOutput = at);
@@ -242,7 +251,7 @@ export class TurnTaker {
       ["Orch-Host", hostName()],
       ["Orch-Started", isoUtc(turn.startedAt)],
       ["Orch-Log", relative(repo.top, log.path)],
-      ["Orch-Prompt", relative(repo.top, role.promptPath(c, repo.top))],
+      ["Orch-Prompt", relative(repo.top, turn.promptPath)],
       ["Orch-Reason", reason ?? ""],
     ];
     if (c.get("logs.summaries") === "orch") {
@@ -279,6 +288,7 @@ export class TurnTaker {
    */
   private async pushStamp(turn: Running, side: RefUpdate[]): Promise<void> {
     const { repo } = this;
+    if (this.offline) return;
     let expected = turn.markSha;
     for (let attempt = 0; attempt < 3; attempt++) {
       let result: "ok" | "stale";
@@ -313,6 +323,7 @@ export class TurnTaker {
    */
   private async pushWithSide(expect: string | null, side: RefUpdate[], retried = false): Promise<"ok" | "stale"> {
     const { repo } = this;
+    if (this.offline) return "ok";
     const branch: RefUpdate = { src: "HEAD", dst: `refs/heads/${repo.branch}`, expect };
     const live = this.side.enabled ? side : [];
     const { status, result } = await pushRefs(repo.git, repo.remote, [branch, ...live], { atomic: true });

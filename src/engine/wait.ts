@@ -8,10 +8,10 @@ import { isTransientGitError } from "../core/git.ts";
 import { OrchError, Exit } from "../core/errors.ts";
 import { sleep } from "../core/proc.ts";
 import type { Actor, State } from "../core/state.ts";
-import type { RemoteWatch, View } from "../channel/watch.ts";
+import type { Watch, View } from "../channel/watch.ts";
 
 export interface Waiter {
-  watch: RemoteWatch;
+  watch: Watch;
   pollMs: number;
   maxWaitMs: number;
   heartbeatMs: number;

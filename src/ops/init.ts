@@ -7,7 +7,7 @@ import { ROLES } from "../core/roles.ts";
 import { pushHead, refusalReasons } from "../core/sync.ts";
 import { wrongBranch } from "../core/errors.ts";
 import { exampleToml } from "./toml-text.ts";
-import { STARTER_PROMPTS } from "./starter-prompts.ts";
+import { REVIEWER_PROMPT, STARTER_PROMPTS } from "./starter-prompts.ts";
 
 export interface InitOptions {
   cwd?: string;
@@ -17,6 +17,8 @@ export interface InitOptions {
   /** Overwrite orch.toml and the prompts when they differ (never the state file). */
   force?: boolean;
   dryRun?: boolean;
+  /** A one-machine start (orch pair): also the reviewer prompt. */
+  pair?: boolean;
   commit?: boolean;
   /** Push HEAD:<branch> after committing (implies commit). */
   push?: boolean;
@@ -127,6 +129,10 @@ function planFiles(ctx: Clone, opts: InitOptions): PlannedFile[] {
   for (const role of ROLES) {
     const prompt = inRepo(top, role.promptPath(config.forRole(role.section), top));
     template(prompt.abs, prompt.rel, STARTER_PROMPTS[role.actor]);
+  }
+  if (opts.pair) {
+    const reviewer = inRepo(top, config.get("pair.reviewer_prompt"));
+    template(reviewer.abs, reviewer.rel, REVIEWER_PROMPT);
   }
 
   files.push(planGitignore(top, [inRepo(top, config.get("logs.dir")).rel, "tmp"]));

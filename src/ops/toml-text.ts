@@ -40,6 +40,7 @@ const SECTION_DOCS: Record<string, string> = {
   tracked_outputs: "Auto-commit of modified tracked outputs (supervisor).",
   autocommit: "The supervisor's doc/meta whitelist: what it may commit after its turn.",
   tail: "The `orch tail` digest.",
+  pair: "One machine, both roles (orch pair), and the review cadence (also for orch supervisor).",
   agent: "Reruns of a turn whose agent timed out or failed transiently (both roles).",
   limits: "Usage limits: a turn blocked by one waits for the reset instead of failing (both roles).",
   stalemate: "The stalemate breaker: pause the pair when it goes in circles.",
