@@ -21,7 +21,7 @@ interface CommandEntry {
 const COMMANDS: Record<string, CommandEntry> = {
   supervisor: { group: "run", description: "Run the supervisor (galph): plan and review, in turns with the loop", load: () => import("./commands/supervisor.ts") },
   loop: { group: "run", description: "Run the engineer loop (ralph): implement, in turns with the supervisor", load: () => import("./commands/loop.ts") },
-  pair: { group: "run", description: "One machine, both roles: galph's turn then ralph's, in this clone (--no-push keeps it local)", load: () => import("./commands/pair.ts") },
+  pair: { group: "run", description: "One machine, both roles: galph's turn then ralph's, in this clone", load: () => import("./commands/pair.ts") },
   stamp: { group: "run", description: "Hand the turn over by hand: stamp galph|ralph ok|fail without running an agent", load: () => import("./commands/stamp.ts") },
   takeover: { group: "run", description: "When an actor's machine is gone: stamp its running turn fail so it can be run anywhere", load: () => import("./commands/takeover.ts") },
   tail: { group: "look", description: "Print the interleaved XML digest of both actors' recent turns", load: () => import("./commands/tail.ts") },

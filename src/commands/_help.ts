@@ -34,6 +34,10 @@ const SECTION_GROUP: Record<string, string> = {
   autocommit: "Hygiene",
   tail: "Digest",
   notify: "Notify",
+  pair: "Turn",
+  stalemate: "Turn",
+  agent: "Agent",
+  limits: "Agent",
 };
 /** Groups in this order; a command's own groups (not listed) come first. */
 const GROUP_ORDER = ["Turn", "Agent", "Hygiene", "Digest", "Notify", "Git", "Logs", "Output", "Common"];
@@ -121,7 +125,11 @@ function optionRow(command: string, name: string, arg: ArgDef): { group: string 
   const hint = isBool ? "" : ` ${setting?.valueHint ?? arg.valueHint ?? "VALUE"}`;
   const left = `${aliases.length ? aliases.map((a) => `-${a}`).join(", ") + ", " : "    "}${flag}${hint}`;
   if (setting) {
-    return { group: groupOfSection(setting.key), row: { left, text: `${setting.doc} [${setting.key}]`, tail: `(default: ${defaultText(setting)})` } };
+    // orch pair: one flag sets the same setting of both roles (--agent-timeout-sec).
+    const same = (SETTINGS as readonly Setting[]).filter((s) => s.flag === name && s !== setting && flagCommands(s).includes(command as CommandName));
+    const keys = [setting, ...same].map((s) => `[${s.key}]`).join(" ");
+    const text = same.length ? `${setting.doc.replace(/^(\S+ )the supervisor /, "$1each role's ")} (both roles) ${keys}` : `${setting.doc} ${keys}`;
+    return { group: groupOfSection(setting.key), row: { left, text, tail: `(default: ${defaultText(setting)})` } };
   }
   const dflt = arg.default === undefined ? undefined : typeof arg.default === "boolean" ? (arg.default ? "on" : "off") : String(arg.default);
   return { group: undefined, row: { left, text: arg.description ?? "", tail: dflt === undefined ? undefined : `(default: ${dflt})` } };
