@@ -19,6 +19,7 @@ import { agentSettings, reapLeftover, requireAgent, requirePrompt } from "./agen
 import { TurnTaker, type TurnResult } from "./turn.ts";
 import { waitFor, type Ready } from "./wait.ts";
 import { Side } from "./side.ts";
+import { RunEvents } from "./events.ts";
 import type { Shutdown } from "./shutdown.ts";
 
 /** What a runner did, for its closing line. */
@@ -37,6 +38,7 @@ export class SyncRunner {
   private localRemote = false;
   private runner!: Runner;
   private side!: Side;
+  private events!: RunEvents;
   /** Peers announced as silent (their heartbeat went stale while their state says running). */
   private readonly silent = new Set<string>();
   private announcedHold: string | null = null;
@@ -78,9 +80,10 @@ export class SyncRunner {
     let started = false;
     try {
       this.runner = thisRunner(gitDir);
+      this.events = new RunEvents(this.repo, gitDir);
       this.localRemote = this.offline || isLocalUrl((await this.repo.git.remoteUrl(this.repo.remote)) ?? "");
       this.side = new Side(this.repo, this.runner, this.roles, this.say, this.offline);
-      this.turnTaker = new TurnTaker(this.repo, this.runner, this.say, this.shutdown, (fn) => this.locked(fn), this.side, this.offline);
+      this.turnTaker = new TurnTaker(this.repo, this.runner, this.say, this.shutdown, (fn) => this.locked(fn), this.side, this.offline, this.events);
       // Fail fast on what would fail the first turn; both are checked again right before marking running.
       for (const role of this.roles) {
         requirePrompt(role, this.repo);
@@ -94,9 +97,12 @@ export class SyncRunner {
       }
       started = true;
       await this.side.enter(this.actors, "starting");
-      return await this.turns();
+      const code = await this.turns();
+      if (code === Exit.ok) this.events.emit("run_done", this.actors.length === 1 ? this.actors[0]! : "", this.summary());
+      return code;
     } finally {
       if (started) await this.goodbye();
+      await this.events?.drain();
       locks.release();
     }
   }
@@ -226,12 +232,14 @@ export class SyncRunner {
     if (stale && !this.silent.has(peer)) {
       this.silent.add(peer);
       const last = (iso: string | null) => (iso ? iso.slice(11, 16) + "Z" : "never");
-      this.say(
-        `[sync] ${peer} on ${hb.host} silent for ${formatElapsed(age! * 1000)} (last heartbeat ${last(hb.updated_at)}, running i=${view.state.iteration}, last agent output ${last(hb.last_output_at)}); if that machine is gone: orch takeover ${peer}`,
-      );
+      const line = `[sync] ${peer} on ${hb.host} silent for ${formatElapsed(age! * 1000)} (last heartbeat ${last(hb.updated_at)}, running i=${view.state.iteration}, last agent output ${last(hb.last_output_at)}); if that machine is gone: orch takeover ${peer}`;
+      this.say(line);
+      this.events.emit("peer_stale", peer, line.replace(/^\[sync\] /, ""), { iteration: view.state.iteration });
     } else if (!stale && this.silent.has(peer)) {
       this.silent.delete(peer);
-      this.say(`[sync] ${peer} on ${hb.host} is back (heartbeat ${hb.updated_at.slice(11, 16)}Z)`);
+      const line = `[sync] ${peer} on ${hb.host} is back (heartbeat ${hb.updated_at.slice(11, 16)}Z)`;
+      this.say(line);
+      this.events.emit("peer_back", peer, line.replace(/^\[sync\] /, ""), { iteration: view.state.iteration });
     }
   }
 

@@ -13,6 +13,7 @@ import type { Role } from "../core/roles.ts";
 import { pushRefs, refusalReasons, safePull, PushRefused, type RefUpdate } from "../core/sync.ts";
 import { GitError } from "../core/git.ts";
 import type { Side } from "./side.ts";
+import type { RunEvents } from "./events.ts";
 import { isoUtc, markRunning, readStateFile, serializeState, stampOutcome, subjects, type State } from "../core/state.ts";
 import { afterTurn, prePullPublish, pullWithRecovery, type HygieneContext } from "../hygiene/index.ts";
 import { runAgentTurn, type AgentTurn, type TurnHooks } from "./agent-turn.ts";
@@ -60,7 +61,8 @@ export class TurnTaker {
     private readonly locked: <T>(fn: () => Promise<T>) => Promise<T>,
     private readonly side: Side,
     /** Nothing is pulled or pushed: the turns stay in this clone (orch pair --no-push). */
-    private readonly offline = false,
+    private readonly offline: boolean,
+    private readonly events: RunEvents,
   ) {
     repo.git.log = (line) => this.currentLog?.line(line);
   }
@@ -163,8 +165,14 @@ export class TurnTaker {
       void this.side.refresh([role.actor], { last_output_at: lastOutput ? isoUtc(new Date(lastOutput)) : null }, { keep: true }).catch((e) => this.failures.push(e));
     }, Math.max(200, Math.min(5000, repo.config.ms("sync.heartbeat_push_sec") / 4)));
     const hooks: TurnHooks = {
-      blocked: (until, message) => this.side.enter([role.actor], "blocked", { blocked_until: isoUtc(until), reason: `usage limit: ${message}`.slice(0, 200) }),
-      unblocked: () => this.side.enter([role.actor], "running", { blocked_until: null, reason: null }),
+      blocked: async (until, message) => {
+        this.events.emit("blocked", role.actor, `${role.actor} blocked by a usage limit until ${isoUtc(until)}: ${message}`, { iteration: state.iteration, blocked_until: isoUtc(until), log: log.path });
+        await this.side.enter([role.actor], "blocked", { blocked_until: isoUtc(until), reason: `usage limit: ${message}`.slice(0, 200) });
+      },
+      unblocked: async () => {
+        this.events.emit("unblocked", role.actor, `${role.actor} is no longer blocked; running its turn again`, { iteration: state.iteration, log: log.path });
+        await this.side.enter([role.actor], "running", { blocked_until: null, reason: null });
+      },
     };
     const agent = await runAgentTurn(role, repo, run, log, this.say, hooks, shutdown.signal).finally(() => {
       shutdown.agentRunning = false;
@@ -197,6 +205,7 @@ export class TurnTaker {
       if (ok) return Exit.ok;
       log.line(`[sync] turn failed (${why}); stamped fail and pushed; exiting ${code}`);
       this.say(`${role.tag} turn i=${state.iteration} failed (${why}); stamped fail; exiting ${code}`);
+      this.events.emit("turn_failed", role.actor, `${role.actor}'s turn i=${state.iteration} failed: ${why}`, { iteration: state.iteration, log: log.path });
       return code;
     });
   }
