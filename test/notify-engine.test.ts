@@ -19,7 +19,7 @@ function server() {
     port: 0,
     hostname: "127.0.0.1",
     async fetch(req) {
-      received.push(await req.json());
+      received.push((await req.json()) as (typeof received)[number]);
       return new Response("ok");
     },
   });
