@@ -4,6 +4,7 @@
  * it reads refs and never touches the working tree, the index or HEAD.
  */
 import picomatch from "picomatch";
+import { join } from "node:path";
 import { openRepo } from "../core/repo.ts";
 import { ACTORS } from "../core/state.ts";
 import type { Git } from "../core/git.ts";
@@ -45,7 +46,7 @@ export async function gatherReport(opts: ReportOptions): Promise<Gathered> {
   let fetch: Report["fetch"] = "offline";
   let fetchError: string | null = null;
   if (opts.fetch) {
-    const r = await syncRemote(git, remote, branch, ACTORS);
+    const r = await syncRemote(git, remote, branch, stateFile, join(repo.logDir, branch.replace(/\//g, "-")));
     fetch = r.fetch;
     fetchError = r.error;
   }
