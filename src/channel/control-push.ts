@@ -11,7 +11,7 @@ import type { Git } from "../core/git.ts";
 import { GitError } from "../core/git.ts";
 import { OrchError, Exit } from "../core/errors.ts";
 import { sleep } from "../core/proc.ts";
-import { pushRefs, refusalReasons, PushRefused, RemoteBranchMissing } from "../core/sync.ts";
+import { pushRefs, refusalReasons, PushRefused } from "../core/sync.ts";
 import { controlRef, localCopy } from "./names.ts";
 import { writeCommits } from "./objects.ts";
 import { applyChange, ControlInvalid, readControl, serializeControl, type Applied, type Control, type ControlChange } from "./control.ts";
@@ -34,7 +34,7 @@ const ownRef = (branch: string) => `refs/orch-local/control/${branch}`;
  * clone's repository lock (re-entrant: a runner may call it inside its own
  * critical section). Returns the document as published (or as found, when the
  * change changed nothing, in which case nothing is pushed).
- * Throws RemoteBranchMissing (the shared branch is not on the remote),
+ * Throws OrchError exit 2 (the shared branch is not on the remote),
  * ControlInvalid (exit 3: the remote's control.json is broken; it is left as
  * it is), PushRefused (the remote will not take refs/orch/*), GitError.
  */
@@ -82,7 +82,9 @@ async function readRemote(git: Git, remote: string, branch: string): Promise<{ b
       .map((l) => [l.slice(l.indexOf("\t") + 1), l.slice(0, l.indexOf("\t"))] as const),
   );
   // A control ref for a branch the remote does not have is a typo in --branch, not a new document.
-  if (!listed.has(branchRef)) throw new RemoteBranchMissing(remote, branch);
+  if (!listed.has(branchRef)) {
+    throw new OrchError(Exit.usage, `branch '${branch}' does not exist on remote '${remote}'; name the pair's shared branch with --branch NAME (or [git] branch in orch.toml)`);
+  }
   const remoteSha = listed.get(ref) ?? null;
   const copyRef = localCopy(remote, ref);
   const [copy] = await git.catFiles([`${copyRef}^{commit}`]);

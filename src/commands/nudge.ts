@@ -11,7 +11,7 @@ export const help: CommandHelp = {
   examples: [
     ['orch nudge ralph "focus on the failing test, not the docs"', "A note for the loop's next turn"],
     ["orch nudge galph --file review-notes.md", "A longer note for the supervisor, from a file"],
-    ["git diff | orch nudge ralph --file -", "From stdin"],
+    ["tail -n 30 ci.log | orch nudge ralph --file -", "The end of a CI log, from stdin"],
   ],
   exits: [
     [0, "the nudge is queued (published)"],

@@ -8,7 +8,7 @@ import { RemoteWatch, readHeartbeats } from "../channel/watch.ts";
 import { importLogs } from "../channel/logs.ts";
 import { configHash, heartbeatAgeSec } from "../channel/heartbeat.ts";
 import { readControlCopy } from "../channel/control-push.ts";
-import { emptyControl, type Control } from "../channel/control.ts";
+import { emptyControl, readControl, type Control } from "../channel/control.ts";
 import { controlRef } from "../channel/names.ts";
 
 /**
@@ -161,13 +161,18 @@ export async function gatherStatus(opts: StatusOptions): Promise<StatusReport> {
   const logBranchDir = join(repo.logDir, branch.replace(/\//g, "-"));
   // One look fetches the branch, both heartbeats and the peers' shipped logs (written into the local log dir).
   const watch = new RemoteWatch({ git, remote, branch, stateRel: repo.stateRel, onLogs: async (_actor, ref) => void (await importLogs(git, ref, logBranchDir).catch(() => 0)) });
+  /** The look read the side refs into watch.view (else they are read from the local copies). */
+  let viewed = false;
   if (!opts.offline) {
     try {
-      await watch.look({ force: true }).catch(async (e) => {
-        // A broken state file on the remote is shown below, from the fetched branch: not a fetch failure.
-        if (e instanceof OrchError && e.exitCode === Exit.badState) return;
-        throw e;
-      });
+      await watch.look({ force: true }).then(
+        () => void (viewed = true),
+        async (e) => {
+          // A broken state file on the remote is shown below, from the fetched branch: not a fetch failure.
+          if (e instanceof OrchError && e.exitCode === Exit.badState) return;
+          throw e;
+        },
+      );
     } catch (e) {
       // An absent remote branch is a fact to show (nobody pushed yet), not a failure.
       if (!(e instanceof RemoteBranchMissing)) {
@@ -255,7 +260,7 @@ export async function gatherStatus(opts: StatusOptions): Promise<StatusReport> {
   let controlError: string | null = null;
   if (watch.known.get(controlRef(branch)) !== null) {
     try {
-      control = await readControlCopy(git, remote, branch);
+      control = viewed ? readControl(watch.view.control, `${remote} ${controlRef(branch)}`) : await readControlCopy(git, remote, branch);
     } catch (e) {
       controlError = errorMessage(e);
     }

@@ -55,7 +55,7 @@ export async function pause(opts: SteerOptions, actor: string | undefined): Prom
 export async function resume(opts: SteerOptions, actor: string | undefined): Promise<string> {
   const actors = actorsOf(actor);
   const { update, where } = await publish(opts, () => ({ kind: "resume", actors, clearStop: actor === undefined }));
-  const next = update.changed && update.summary.startsWith("resumed") ? `; ${verbs(actors, "takes its next turn", "take their next turns")} when it is theirs` : "";
+  const next = update.changed && update.summary.startsWith("resumed") ? `; ${verbs(actors, "takes its turns again", "take their turns again")}` : "";
   return `${update.summary} (${outcome(update, where)})${next}`;
 }
 
@@ -84,11 +84,14 @@ export async function nudgeText(text: string | undefined, file: string | undefin
   let bytes: Uint8Array;
   if (file !== undefined) {
     try {
-      bytes = file === "-" ? new Uint8Array(await Bun.stdin.arrayBuffer()) : new Uint8Array(await Bun.file(file).arrayBuffer());
+      bytes = await readCapped(file === "-" ? Bun.stdin.stream() : Bun.file(file).stream(), NUDGE_MAX_BYTES * 4);
     } catch (e) {
       throw usageError(`cannot read the nudge file ${file}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`);
     }
   } else bytes = new TextEncoder().encode(text!);
+  const tooLong = (size: string) =>
+    usageError(`the nudge is ${size} bytes; keep it under ${NUDGE_MAX_BYTES / 1024} KiB (a nudge is a note for the next turn; longer guidance belongs in the prompt or input.md)`);
+  if (bytes.length > NUDGE_MAX_BYTES * 4) throw tooLong(`over ${NUDGE_MAX_BYTES * 4}`);
   let decoded: string;
   try {
     decoded = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
@@ -98,8 +101,20 @@ export async function nudgeText(text: string | undefined, file: string | undefin
   const trimmed = decoded.replace(/^\uFEFF/, "").trimEnd();
   if (!trimmed.trim()) throw usageError(`the nudge${file !== undefined ? ` in ${file}` : ""} is empty; say what the actor should know`);
   const size = new TextEncoder().encode(trimmed).length;
-  if (size > NUDGE_MAX_BYTES) throw usageError(`the nudge is ${size} bytes; keep it under ${NUDGE_MAX_BYTES / 1024} KiB (a nudge is a note for the next turn; longer guidance belongs in the prompt or input.md)`);
+  if (size > NUDGE_MAX_BYTES) throw tooLong(String(size));
   return trimmed;
+}
+
+/** A stream's bytes, at most `cap` of them (the size check follows; a huge file or pipe is never read whole). */
+async function readCapped(stream: ReadableStream<Uint8Array>, cap: number): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    chunks.push(chunk);
+    size += chunk.length;
+    if (size > cap) break;
+  }
+  return Buffer.concat(chunks).subarray(0, Math.min(size, cap + 1));
 }
 
 /** `focus on the failing test`, or its first line cut at 60 characters with `…`. */
