@@ -7,6 +7,9 @@ import { describe, expect, test } from "bun:test";
 import { chmodSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempWorld, type Clone, type World } from "./helpers/world.ts";
+import { Git } from "../src/core/git.ts";
+import { updateControl, readControlCopy } from "../src/channel/control-push.ts";
+import { pendingNudges, nudgesForTurn, readControl } from "../src/channel/control.ts";
 
 const REF = "refs/orch/control/feature/x";
 const ON = ["--branch", "feature/x"];
@@ -252,5 +255,33 @@ describe("orch status", () => {
     // The control ref deleted on the remote: status no longer shows the old copy.
     machine.git("push", "-q", "origin", `:${REF}`);
     expect(machine.orch(["status"]).stdout).not.toMatch(/^paused /m);
+  });
+});
+
+describe("the runner's side: updateControl deliver (the API the engine calls)", () => {
+  test("two runners claiming the same nudges at once: each nudge goes to exactly one; the claim names the turn; the local copy advances", async () => {
+    using w = tempWorld({ clones: 2 });
+    const [a, b] = w.clones as [Clone, Clone];
+    const me = laptop(w.world);
+    for (const t of ["one", "two", "three"]) expect(me.orch(["nudge", "ralph", t, ...ON]).code).toBe(0);
+    const gitA = new Git({ cwd: a.dir, env: w.world.env });
+    const gitB = new Git({ cwd: b.dir, env: w.world.env });
+    const first = readControl(JSON.stringify(remoteControl(a)!.doc), "test");
+    const ids = pendingNudges(first, "ralph").map((n) => n.id);
+    expect(ids.length).toBe(3);
+    const deliver = (git: Git, by: string) => updateControl(git, "origin", "feature/x", { kind: "deliver", actor: "ralph", ids, iteration: 7, at: "2026-12-01T06:10:00Z", by });
+    const [ra, rb] = await Promise.all([deliver(gitA, "box-a"), deliver(gitB, "box-b")]);
+    const got = [...ra.delivered, ...rb.delivered].map((n) => n.text).sort();
+    expect(got).toEqual(["one", "three", "two"]);
+    expect([ra.changed, rb.changed].filter(Boolean).length).toBe(1);
+    const doc = remoteControl(a)!.doc;
+    expect(doc.nudges).toEqual([]);
+    expect(doc.delivered.map((n: any) => [n.text, n.iteration])).toEqual([["one", 7], ["two", 7], ["three", 7]]);
+    // A rerun of turn 7 finds its claim; the runner's copy (what its watch and orch status read) moved with the push.
+    const winner = ra.changed ? gitA : gitB;
+    const copy = await readControlCopy(winner, "origin", "feature/x");
+    expect(copy.seq).toBe(doc.seq);
+    expect(nudgesForTurn(copy, "ralph", 7).map((n) => n.text)).toEqual(["one", "two", "three"]);
+    expect(me.orch(["status", ...ON]).stdout).not.toMatch(/^nudges /m);
   });
 });
