@@ -168,7 +168,7 @@ describe("help", () => {
     expect(headings.indexOf("RUN")).toBeLessThan(headings.indexOf("LOOK"));
     expect(headings.indexOf("LOOK")).toBeLessThan(headings.indexOf("SET UP"));
     const run = blocks(r.stdout).find((b) => b.heading === "RUN")!;
-    expect(run.lines.filter((l) => l.trim()).map((l) => l.trim().split(/\s+/)[0])).toEqual(["supervisor", "loop", "pair", "stamp", "takeover"]);
+    expect(run.lines.filter((l) => l.trim()).map((l) => l.trim().split(/\s+/)[0])).toEqual(["supervisor", "loop", "pair", "stamp", "takeover", "pause", "resume", "stop", "nudge"]);
     expect(r.stdout).toContain("orch help <command>");
     // Every command of the settings' command list is listed (others may have been added).
     expect(listedCommands()).toEqual(expect.arrayContaining([...COMMAND_NAMES]));

@@ -7,7 +7,7 @@
 export type Kind = "bool" | "int" | "number" | "string" | "list" | "argv" | "enum";
 
 /** Every command orch has; settings and `orch config --for` name commands from this list only. */
-export const COMMAND_NAMES = ["supervisor", "loop", "pair", "stamp", "takeover", "tail", "status", "doctor", "init", "config", "notify", "report"] as const;
+export const COMMAND_NAMES = ["supervisor", "loop", "pair", "stamp", "takeover", "tail", "status", "doctor", "init", "config", "notify", "report", "pause", "resume", "stop", "nudge"] as const;
 export type CommandName = (typeof COMMAND_NAMES)[number];
 
 /** The two role sections (the sections whose settings differ per role). */
@@ -44,8 +44,8 @@ const REPORT_EXTENSIONS = [".png", ".jpeg", ".npy", ".txt", ".md", ".json", ".lo
 
 export const SETTINGS = [
   // [git]
-  { key: "git.remote", kind: "string", default: "origin", doc: "Remote that carries the shared branch.", flag: "remote", commands: [...ROLES, "stamp", "takeover", "status", "doctor", "init", "report"], valueHint: "NAME" },
-  { key: "git.branch", kind: "string", default: "", doc: "Branch both actors share; orch refuses to run on another. Empty = the checked-out branch.", flag: "branch", env: ["ORCHESTRATION_BRANCH"], commands: [...ROLES, "stamp", "takeover", "status", "doctor", "init", "report"], valueHint: "NAME" },
+  { key: "git.remote", kind: "string", default: "origin", doc: "Remote that carries the shared branch.", flag: "remote", commands: [...ROLES, "stamp", "takeover", "status", "doctor", "init", "report", "pause", "resume", "stop", "nudge"], valueHint: "NAME" },
+  { key: "git.branch", kind: "string", default: "", doc: "Branch both actors share; orch refuses to run on another. Empty = the checked-out branch.", flag: "branch", env: ["ORCHESTRATION_BRANCH"], commands: [...ROLES, "stamp", "takeover", "status", "doctor", "init", "report", "pause", "resume", "stop", "nudge"], valueHint: "NAME" },
   { key: "git.state_file", kind: "string", default: "sync/state.json", doc: "Turn state file, relative to the repository top level.", flag: "state-file", env: ["STATE_FILE"], commands: [...ROLES, "stamp", "takeover", "tail", "status", "doctor", "init", "report"], valueHint: "PATH" },
   { key: "git.timeout_sec", kind: "int", seconds: true, default: 120, min: 1, doc: "Timeout for every git call, in seconds (at least 1: a git call without a time limit could hang a runner forever)." },
   { key: "git.lock_timeout_sec", kind: "int", seconds: true, default: 30, doc: "How long to wait for the repository lock (<git-dir>/orchestrator.lock)." },

@@ -90,10 +90,27 @@ export function renderStatus(r: StatusReport): string {
     ]);
   }
   if (r.exit) rows.push(["exit", `exit flag set${r.exit.reason ? `: ${r.exit.reason}` : ""} (runners stop at the start of their next iteration)`]);
+  rows.push(...controlRows(r));
   if (r.fetch_error) rows.push(["WARNING", `fetch failed: ${r.fetch_error}`]);
 
   const width = Math.max(...rows.map(([label]) => label.length));
   return rows.map(([label, text]) => `${label.padEnd(width)}  ${text}`).join("\n") + "\n";
+}
+
+/** Pauses, a stop and waiting nudges (nothing when the control document asks for nothing). */
+function controlRows(r: StatusReport): [string, string][] {
+  const c = r.control;
+  const rows: [string, string][] = [];
+  const paused = (["galph", "ralph"] as const).filter((a) => c.paused[a]);
+  if (paused.length) rows.push(["paused", `${paused.join(" and ")} (no new turn until orch resume${paused.length === 1 ? ` ${paused[0]}` : ""})`]);
+  if (c.stop) rows.push(["stop", `"${c.stop.reason}" · set ${formatAge(c.stop.age_sec)} by ${c.stop.by} (runners running then exit after their turn; orch resume clears it)`]);
+  c.nudges.forEach((n, i) => {
+    const first = n.text.trim().split("\n")[0]!;
+    const line = first.length > 60 ? `${first.slice(0, 59)}…` : first;
+    rows.push([i === 0 ? "nudges" : "", `${n.id} for ${n.actor} · queued ${formatAge(n.age_sec)} by ${n.by} · "${line}" (not delivered yet)`]);
+  });
+  if (c.error) rows.push(["WARNING", c.error]);
+  return rows;
 }
 
 const describeTurn = (s: StateView) => `${s.expected_actor} · ${s.status} · iteration ${s.iteration}`;

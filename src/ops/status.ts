@@ -8,6 +8,9 @@ import { RemoteWatch, readHeartbeats } from "../channel/watch.ts";
 import { importLogs } from "../channel/logs.ts";
 import { configHash, heartbeatAgeSec } from "../channel/heartbeat.ts";
 import { parseTrailers } from "../core/identity.ts";
+import { readControlCopy } from "../channel/control-push.ts";
+import { emptyControl, readControl, type Control } from "../channel/control.ts";
+import { controlRef } from "../channel/names.ts";
 
 /**
  * `orch status`: one snapshot of the turn, built from few git processes
@@ -43,7 +46,21 @@ export interface StatusReport {
   /** A running status whose lease expired: the runner may be dead. */
   stale: { actor: Actor; running_sec: number; lease_expired_sec: number } | null;
   exit: { reason: string | null } | null;
+  /** refs/orch/control/<branch> as last fetched (SPEC §15): pauses, a stop, nudges not yet delivered. */
+  control: ControlView;
   generated_at: string;
+}
+
+/** The control document as status shows it. */
+export interface ControlView {
+  /** 0: no control document on the remote. */
+  seq: number;
+  paused: Record<Actor, boolean>;
+  stop: { reason: string; at: string; by: string; age_sec: number | null } | null;
+  /** Undelivered, oldest first. */
+  nudges: { id: string; actor: Actor; text: string; at: string; by: string; age_sec: number | null }[];
+  /** Why the document could not be read (it is then shown as empty); null when fine. */
+  error: string | null;
 }
 
 /** A runner's heartbeat as status shows it (SPEC §12). */
@@ -173,13 +190,18 @@ export async function gatherStatus(opts: StatusOptions): Promise<StatusReport> {
   const logBranchDir = join(repo.logDir, branch.replace(/\//g, "-"));
   // One look fetches the branch, both heartbeats and the peers' shipped logs (written into the local log dir).
   const watch = new RemoteWatch({ git, remote, branch, stateRel: repo.stateRel, onLogs: async (_actor, ref) => void (await importLogs(git, ref, logBranchDir).catch(() => 0)) });
+  /** The look read the side refs into watch.view (else they are read from the local copies). */
+  let viewed = false;
   if (!opts.offline) {
     try {
-      await watch.look({ force: true }).catch(async (e) => {
-        // A broken state file on the remote is shown below, from the fetched branch: not a fetch failure.
-        if (e instanceof OrchError && e.exitCode === Exit.badState) return;
-        throw e;
-      });
+      await watch.look({ force: true }).then(
+        () => void (viewed = true),
+        async (e) => {
+          // A broken state file on the remote is shown below, from the fetched branch: not a fetch failure.
+          if (e instanceof OrchError && e.exitCode === Exit.badState) return;
+          throw e;
+        },
+      );
     } catch (e) {
       // An absent remote branch is a fact to show (nobody pushed yet), not a failure.
       if (!(e instanceof RemoteBranchMissing)) {
@@ -263,6 +285,17 @@ export async function gatherStatus(opts: StatusOptions): Promise<StatusReport> {
     };
   }
 
+  // The look fetched the control ref when it moved; a ref gone from the remote leaves a stale local copy behind.
+  let control: Control = emptyControl();
+  let controlError: string | null = null;
+  if (watch.known.get(controlRef(branch)) !== null) {
+    try {
+      control = viewed ? readControl(watch.view.control, `${remote} ${controlRef(branch)}`) : await readControlCopy(git, remote, branch);
+    } catch (e) {
+      controlError = errorMessage(e);
+    }
+  }
+
   return {
     branch,
     remote,
@@ -282,8 +315,15 @@ export async function gatherStatus(opts: StatusOptions): Promise<StatusReport> {
     logs,
     stale: shown ? staleness(shown, now) : null,
     exit: shown?.extra.exit === true ? { reason: typeof shown.extra.exit_reason === "string" && shown.extra.exit_reason ? shown.extra.exit_reason : null } : null,
+    control: controlView(control, controlError, now),
     generated_at: now.toISOString().replace(/\.\d{3}Z$/, "Z"),
   };
+}
+
+function controlView(c: Control, error: string | null, now: Date): ControlView {
+  const stop = c.stop ? { reason: c.stop.reason, at: c.stop.at, by: c.stop.by, age_sec: ageSec(c.stop.at, now) } : null;
+  const nudges = c.nudges.map((n) => ({ id: n.id, actor: n.actor, text: n.text, at: n.at, by: n.by, age_sec: ageSec(n.at, now) }));
+  return { seq: c.seq, paused: { ...c.paused }, stop, nudges, error };
 }
 
 function view(s: State): StateView {
