@@ -18,6 +18,15 @@ export interface View {
   heartbeats: Partial<Record<Actor, Heartbeat>>;
   /** control.json as text (parsed by the steering module); null when there is none. */
   control: string | null;
+  /** The tip commit's message (a stamp's subject and receipt), when known. */
+  tipMessage?: string;
+}
+
+/** The message of a raw commit object (after its headers). */
+export function commitMessage(raw: Buffer): string {
+  const text = raw.toString("utf8");
+  const at = text.indexOf("\n\n");
+  return at < 0 ? "" : text.slice(at + 2);
 }
 
 export interface WatchOptions {
@@ -111,6 +120,7 @@ export class RemoteWatch {
       state: state?.type === "blob" ? parseState(state.body.toString("utf8"), `${stateRel} (on ${remote}/${branch})`, remoteStateRestore(remote, branch, stateRel)) : null,
       heartbeats,
       control: control?.type === "blob" ? control.body.toString("utf8") : null,
+      tipMessage: tip?.type === "commit" ? commitMessage(tip.body) : undefined,
     };
     return this.view;
   }
@@ -161,6 +171,7 @@ export class LocalWatch implements Watch {
       state: state?.type === "blob" ? parseState(state.body.toString("utf8"), `${this.stateRel} (at HEAD)`) : null,
       heartbeats: {},
       control: null,
+      tipMessage: tip?.type === "commit" ? commitMessage(tip.body) : undefined,
     };
     return this.view;
   }

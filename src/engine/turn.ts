@@ -14,6 +14,14 @@ import { pushRefs, refusalReasons, safePull, PushRefused, type RefUpdate } from 
 import { GitError } from "../core/git.ts";
 import type { Side } from "./side.ts";
 import type { RunEvents } from "./events.ts";
+import type { Nudge } from "../channel/control.ts";
+import type { Actor } from "../core/state.ts";
+
+/** The prompt with the nudges under a heading the agent cannot miss. */
+function withNudges(prompt: Uint8Array, nudges: Nudge[]): Uint8Array {
+  const text = nudges.map((n) => `## A note from a person (orch nudge ${n.id}, ${n.by}, ${n.at})\n\n${n.text.trim()}\n`).join("\n");
+  return new Uint8Array(Buffer.concat([Buffer.from(prompt), Buffer.from(`\n\n---\n\n${text}`)]));
+}
 import { isoUtc, markRunning, readStateFile, serializeState, stampOutcome, subjects, type State } from "../core/state.ts";
 import { afterTurn, prePullPublish, pullWithRecovery, type HygieneContext } from "../hygiene/index.ts";
 import { runAgentTurn, type AgentTurn, type TurnHooks } from "./agent-turn.ts";
@@ -44,11 +52,15 @@ interface Running {
   agent?: AgentTurn;
   /** The prompt this turn runs (the reviewer's on review iterations). */
   promptPath: string;
+  /** Nudges delivered with this turn: appended to its prompt, named in its receipt. */
+  nudges: Nudge[];
 }
 
 export class TurnTaker {
   /** The iteration of the last turn taken. */
   lastIteration = 0;
+  /** What the last stamped turn changed (the stalemate breaker reads it). */
+  lastTurn: { iteration: number; files: string[] } | null = null;
   /** Errors of the background heartbeat while the agent ran (a lost lease). */
   private readonly failures: unknown[] = [];
   private currentLog: IterationLog | null = null;
@@ -63,6 +75,8 @@ export class TurnTaker {
     /** Nothing is pulled or pushed: the turns stay in this clone (orch pair --no-push). */
     private readonly offline: boolean,
     private readonly events: RunEvents,
+    /** The nudges this turn delivers (orch nudge), claimed just before the mark. */
+    private readonly nudgesFor: (actor: Actor, iteration: number) => Promise<Nudge[]>,
   ) {
     repo.git.log = (line) => this.currentLog?.line(line);
   }
@@ -111,6 +125,8 @@ export class TurnTaker {
       );
       this.currentLog = log;
       log.line("$ " + agentSettings(role, repo).argv.join(" "));
+      const nudges = await this.nudgesFor(role.actor, state.iteration);
+      if (nudges.length) log.line(`[sync] delivering ${nudges.length} nudge(s) with this turn: ${nudges.map((n) => n.id).join(", ")}`);
       const marked = markRunning(state, role.actor);
       const subject = subjects.running(role.actor, state.iteration);
       // A relaunch within the same second as its own interrupted mark would write the
@@ -137,7 +153,7 @@ export class TurnTaker {
       const markSha = (await repo.git.revParse("HEAD"))!;
       log.line(`[sync] ${subject}`);
       this.say(`[sync] ${subject} (log: ${relative(repo.top, log.path)})`);
-      running = { role, state: marked, log, markSha, startedAt, summary: summaryPathFor(log.path), promptPath: prompt.path };
+      running = { role, state: marked, log, markSha, startedAt, summary: summaryPathFor(log.path), promptPath: prompt.path, nudges };
       return null;
     });
     if (begun !== null) return begun;
@@ -158,6 +174,7 @@ export class TurnTaker {
     this.lastIteration = state.iteration;
     shutdown.agentRunning = true;
     const run = agentRun(role, repo, { branch: repo.branch, iteration: state.iteration, log, shutdown, say: this.say, summary: turn.summary, promptPath: turn.promptPath });
+    if (turn.nudges.length) run.prompt = withNudges(run.prompt, turn.nudges);
     // While the agent runs, the heartbeat goes out every sync.heartbeat_push_sec with its last output time.
     let lastOutput: number | null = null;
     run.onOutput = (at) => (lastOutput = at);
@@ -245,6 +262,7 @@ export class TurnTaker {
     const stamped = stampOutcome(state, role.actor, ok ? "ok" : "fail", sha);
     const subject = subjects.stamp(role.actor, ok ? "ok" : "fail", stamped.iteration, sha);
     const changes = await turnChanges(repo.git, turn.markSha, repo.stateRel, c.get("autocommit.whitelist"));
+    this.lastTurn = { iteration: state.iteration, files: changes.files.map((f) => f.path) };
     const durationSec = Math.round((Date.now() - turn.startedAt.getTime()) / 1000);
     const agentLine = agent ? agentTrailer(agent.adapter.kind, agent.facts, this.side.agentVersion(role.actor)) : "";
     const trailers: [string, string][] = [
@@ -262,6 +280,7 @@ export class TurnTaker {
       ["Orch-Log", relative(repo.top, log.path)],
       ["Orch-Prompt", relative(repo.top, turn.promptPath)],
       ["Orch-Reason", reason ?? ""],
+      ["Orch-Nudges", turn.nudges.map((n) => n.id).join(",")],
     ];
     if (c.get("logs.summaries") === "orch") {
       writeSummary({

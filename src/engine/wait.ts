@@ -20,10 +20,13 @@ export interface Waiter {
   peer: Actor;
   say: (line: string) => void;
   /**
-   * Asked when `ready` says yes: is the turn held by someone else? (Another
-   * clone's runner.) Asked again only when the remote tip moves.
+   * Asked when `ready` says yes: may the turn not be taken yet? (Another
+   * clone's runner holds it, or the actor is paused.) Asked again only when
+   * something on the remote moves.
    */
   held?: (view: View & { state: State }) => Promise<boolean>;
+  /** Checked every poll: stop waiting now (orch stop); the caller says why. */
+  stopped?: (view: View & { state: State }) => boolean;
   /** After every poll (periodic heartbeats, peer health); never fails the wait. */
   tick?: (view: View & { state: State }) => Promise<void>;
 }
@@ -37,17 +40,19 @@ export async function waitFor(w: Waiter, what: string, ready: (s: State) => bool
   let peerFailureNoticed = false;
   let unreachableSince = 0;
   let idlePolls = 0;
-  let heldAt: string | null | undefined;
+  // What `held` said, and at which generation of the view (bumped by every look that saw a move).
+  let generation = 0;
+  let heldAt = -1;
   for (;;) {
     const view: Ready = { ...w.watch.view, state: orGalphsTurn(w.watch.view.state) };
-    const { state, tip } = view;
+    const { state } = view;
     const seen = `${state.expected_actor}/${state.status}/${state.iteration}`;
     if (w.verbose && seen !== lastSeen) w.say(`[sync] state: actor=${state.expected_actor} status=${state.status} iter=${state.iteration}`);
     lastSeen = seen;
-    if (state.extra.exit === true) return view;
+    if (state.extra.exit === true || w.stopped?.(view)) return view;
     if (ready(state)) {
-      if (heldAt !== tip) heldAt = w.held && (await w.held(view)) ? tip : undefined;
-      if (heldAt !== tip) return view;
+      if (heldAt !== generation) heldAt = w.held && (await w.held(view)) ? generation : -1;
+      if (heldAt !== generation) return view;
     }
     if (!peerFailureNoticed && state.expected_actor === w.peer && state.status === "failed") {
       peerFailureNoticed = true;
@@ -68,8 +73,10 @@ export async function waitFor(w: Waiter, what: string, ready: (s: State) => bool
     const remaining = w.maxWaitMs > 0 ? Math.max(0, w.maxWaitMs - elapsed) : Infinity;
     await sleep(Math.min(pollDelay(w.pollMs, idlePolls), remaining));
     try {
-      if (await w.watch.look()) idlePolls = 0;
-      else idlePolls++;
+      if (await w.watch.look()) {
+        idlePolls = 0;
+        generation++;
+      } else idlePolls++;
       if (unreachableSince) w.say(`[sync] remote reachable again after ${Math.round((Date.now() - unreachableSince) / 1000)}s`);
       unreachableSince = 0;
     } catch (e) {

@@ -52,6 +52,9 @@ function engineWorld(opts: EngineWorldOptions, make: typeof makeWorld): EngineWo
     // Tests wait seconds, not minutes: reruns and usage-limit waits are short here.
     "[agent]",
     "retry_backoff_sec = 0.05",
+    // Fake agents rarely touch input.md: the stalemate breaker is off unless a test turns it on.
+    "[stalemate]",
+    "cycles = 0",
     "[limits]",
     "min_wait_sec = 0",
     "jitter_sec = 0",
@@ -74,11 +77,19 @@ export function remoteSubjects(world: World, clone: Clone): string[] {
   return clone.git("log", "--reverse", "--format=%s", `origin/${world.branch}`).trim().split("\n");
 }
 
+/** Everything (else) a child prints, and its exit code; works after part of stdout was read with a reader. */
 export async function collect(proc: ReturnType<typeof Bun.spawn>): Promise<{ code: number; stdout: string; stderr: string }> {
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout as ReadableStream).text(),
-    new Response(proc.stderr as ReadableStream).text(),
-    proc.exited,
-  ]);
+  const [stdout, stderr, code] = await Promise.all([readRest(proc.stdout as ReadableStream<Uint8Array>), readRest(proc.stderr as ReadableStream<Uint8Array>), proc.exited]);
   return { code, stdout, stderr };
+}
+
+async function readRest(stream: ReadableStream<Uint8Array>): Promise<string> {
+  const reader = stream.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return text + decoder.decode();
+    text += decoder.decode(value, { stream: true });
+  }
 }
