@@ -4,7 +4,7 @@
  * A third clone plays the person's laptop.
  */
 import { describe, expect, test } from "bun:test";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeEngineWorld, remoteSubjects, collect, worker } from "./helpers/engine-world.ts";
 
