@@ -101,6 +101,10 @@ export class SoakWorld {
         "[loop]",
         `agent = ${JSON.stringify([bun, FAKE_AGENT, "ralph", this.control])}`,
         "",
+        "# The fake agents never touch input.md: no stalemate breaker here.",
+        "[stalemate]",
+        "cycles = 0",
+        "",
       ].join("\n"),
     };
     for (const [rel, content] of Object.entries(files)) {
