@@ -93,7 +93,7 @@ async function drain(stream: ReadableStream<Uint8Array>): Promise<string> {
 
 /** One concurrent supervisor + loop run in a fresh workspace. */
 async function benchRun(count: boolean, realGit: string): Promise<RunResult> {
-  const ws: Workspace = createWorkspace({ prefix: "orch-bench-", branch: "bench/engine", supervisorAgent: ["true"], loopAgent: ["true"], pollInterval: 0 });
+  const ws: Workspace = createWorkspace({ prefix: "orch-bench-", branch: "bench/engine", supervisorAgent: ["true"], loopAgent: ["true"], pollInterval: 0, extraToml: ["[stalemate]", "cycles = 0"] });
   current = ws.root;
   try {
     const binDir = join(ws.root, "bin");

@@ -64,7 +64,7 @@ const tomlArray = (argv: string[]) => "[" + argv.map((a) => JSON.stringify(a)).j
  * A temp dir with a bare remote whose `branch` holds prompts, .gitignore and an
  * orch.toml naming the two agents, and two clones of it on that branch.
  */
-export function createWorkspace(opts: { prefix: string; branch: string; supervisorAgent: string[]; loopAgent: string[]; pollInterval: number }): Workspace {
+export function createWorkspace(opts: { prefix: string; branch: string; supervisorAgent: string[]; loopAgent: string[]; pollInterval: number; extraToml?: string[] }): Workspace {
   const root = mkdtempSync(join(tmpdir(), opts.prefix));
   const env = hermeticEnv(root);
   const git = (cwd: string, ...args: string[]) => {
@@ -92,6 +92,7 @@ export function createWorkspace(opts: { prefix: string; branch: string; supervis
       `agent = ${tomlArray(opts.loopAgent)}`,
       "[sync]",
       `poll_interval = ${opts.pollInterval}`,
+      ...(opts.extraToml ?? []),
       "",
     ].join("\n"),
   };
