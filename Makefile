@@ -11,7 +11,7 @@ BUILD_FLAGS := --compile --bytecode --format=esm --minify-syntax --minify-whites
 	--define ORCH_VERSION='"$(VERSION)"' --define ORCH_GIT_SHA='"$(GIT_SHA)"'
 TARGETS := linux-x64 linux-arm64 darwin-x64 darwin-arm64
 
-.PHONY: all build test check release install clean demo bench soak deps docs
+.PHONY: all build test check release install clean demo demo-pair bench soak deps test-real-agents docs
 
 all: build
 
@@ -56,6 +56,11 @@ docs: deps
 
 demo: build
 	@$(BUN) scripts/demo.ts
+
+# Optional, outside make test: the real claude and codex CLIs (installed from npm into
+# .real-agents/) against test/fixtures/fake-model-server.js on a loopback port.
+test-real-agents: build
+	@$(BUN) scripts/real-agents.ts
 
 bench: build
 	@$(BUN) scripts/bench.ts

@@ -276,6 +276,9 @@ export interface RefUpdate {
   expect?: string | null;
 }
 
+/** What a remote says when its policy refuses a ref (as opposed to failing to write it). */
+const POLICY_RE = /hook declined|hidden ref|protected|not allowed|denied|deny|forbidden|policy|permission/i;
+
 /** "collateral": not pushed only because another ref of the same atomic push failed. */
 export type RefStatus = "ok" | "stale" | "refused" | "collateral" | "failed";
 
@@ -289,14 +292,18 @@ export async function pushRefs(git: Git, remote: string, updates: RefUpdate[], o
   const args = ["push", "--porcelain", ...(opts.atomic && updates.length > 1 ? ["--atomic"] : []), ...leases, remote, ...updates.map((u) => `${u.src}:${u.dst}`)];
   const r = await git.runNetwork(args, { allowFail: true });
   const status = new Map<string, RefStatus>();
+  const lockFailed = new Set([...r.stderr.matchAll(/cannot lock ref '([^']+)'/g)].map((m) => m[1]!));
   for (const line of r.stdout.split("\n")) {
     // "<flag>\t<src>:<dst>\t<summary>"; flag "!" rejected, " ", "+", "-", "*", "=" fine.
     const [flag, spec, summary = ""] = line.split("\t");
     if (flag === undefined || spec === undefined || !spec.includes(":")) continue;
     const dst = spec.slice(spec.lastIndexOf(":") + 1);
     if (flag !== "!") status.set(dst, "ok");
-    else if (/atomic push failed/.test(summary)) status.set(dst, "collateral");
-    else if (/remote rejected/.test(summary) && !/failed to update ref|cannot lock ref/.test(summary)) status.set(dst, "refused");
+    else if (/atomic push failed|atomic transaction failed/.test(summary)) status.set(dst, lockFailed.has(dst) ? "stale" : "collateral");
+    // Only a policy says "no" for good (a hook declining, a hidden or protected ref); any other
+    // rejection (the remote failing to write, a race) is worth another try.
+    else if (/remote rejected/.test(summary) && POLICY_RE.test(summary)) status.set(dst, "refused");
+    else if (/remote rejected/.test(summary) && !/failed to update ref|cannot lock ref/.test(summary)) status.set(dst, "failed");
     else if (/stale info|fetch first|non-fast-forward|failed to update ref|cannot lock ref/.test(summary)) status.set(dst, "stale");
     else status.set(dst, "failed");
   }

@@ -42,6 +42,7 @@ export class Side {
   private readonly redact: (text: string) => string;
   private readonly hash: string;
   private readonly agents = new Map<Actor, { argv0: string; version: string | null }>();
+  private readonly logSpecs = new Map<string, CommitSpec>();
 
   constructor(
     private readonly repo: Repo,
@@ -175,6 +176,7 @@ export class Side {
     });
     if (!spec) return [];
     const [sha] = await writeCommits(this.repo.git, [spec]);
+    this.logSpecs.set(sha!, spec);
     return [{ src: sha!, dst, expect: parent }];
   }
 
@@ -206,7 +208,23 @@ export class Side {
   /** The same updates with leases on what the remote holds now (after someone else wrote them). */
   async released(updates: RefUpdate[], lost: RefUpdate[]): Promise<RefUpdate[]> {
     const now = await this.watch.list();
-    return updates.map((u) => (lost.includes(u) ? { ...u, expect: now.get(u.dst) ?? null } : u));
+    const out: RefUpdate[] = [];
+    for (const u of updates) {
+      if (!lost.includes(u)) {
+        out.push(u);
+        continue;
+      }
+      const tip = now.get(u.dst) ?? null;
+      const spec = this.logSpecs.get(u.src);
+      if (spec && tip) {
+        // Build on the other runner's shipped logs, never drop them.
+        await this.repo.git.run(["fetch", "--quiet", "--no-tags", this.repo.remote, `+${u.dst}:refs/orch-local/tmp-logs`]);
+        const [sha] = await writeCommits(this.repo.git, [{ ...spec, parent: tip }]);
+        this.logSpecs.set(sha!, { ...spec, parent: tip });
+        out.push({ ...u, src: sha!, expect: tip });
+      } else out.push({ ...u, expect: tip });
+    }
+    return out;
   }
 
   lostLease(u: RefUpdate): OrchError {
