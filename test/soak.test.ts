@@ -59,7 +59,10 @@ class FakeHistory {
   private lines: Record<Actor, string[]> = { galph: [], ralph: [] };
   private add(author: string, subject: string, files: string[], state: string | null = this.commits.at(-1)?.state ?? null): this {
     const sha = (this.commits.length + 1).toString(16).padStart(40, "a");
-    this.commits.push({ sha, parents: this.commits.length ? [this.commits.at(-1)!.sha] : [], author, subject, files, state });
+    // Marks name their runner as orch's do (the soak's gens: pid 1000+gen, one clone id per actor).
+    const g = /^(galph|ralph)-g(\d+)$/.exec(author);
+    const runner = subject.endsWith("status=running") && g ? `host=soak clone=${g[1] === "galph" ? "aaaa" : "bbbb"}0000 pid=${1000 + Number(g[2])}` : "";
+    this.commits.push({ sha, parents: this.commits.length ? [this.commits.at(-1)!.sha] : [], author, subject, files, state, trailers: { runner, takeover: "", log: "" } });
     return this;
   }
   seed(): this {
@@ -99,6 +102,9 @@ const gen = (author: string, over: Partial<GenInfo> = {}): GenInfo => ({
   author,
   actor: author.startsWith("galph") ? "galph" : "ralph",
   gen: Number(author.split("-g")[1]),
+  clone: author.startsWith("galph") ? "galph" : "ralph",
+  extra: false,
+  pid: 1000 + Number(author.split("-g")[1]),
   hitBy: [],
   agentFailCodes: [],
   exit: { code: 0, signal: null },
@@ -220,6 +226,66 @@ describe("engine bugs the soak found", () => {
       world.cleanup();
     }
   });
+});
+
+describe("engine bugs the split-brain fault found (reported to the lead; these fail until the engine is fixed)", () => {
+  test(
+    "ENGINE BUG: a runner whose log-ref lease went stale replaces the other runner's shipped logs instead of building on them",
+    async () => {
+      // Runner X (ralph, clone "ralph") ships ralph's log of i=1, then sleeps (SIGSTOP) while runner Y (ralph on
+      // another clone) takes i=2 and ships its log onto X's. X wakes and takes i=3: its log commit still has its own
+      // i=1 commit as parent; the lease fails, Side.released() re-leases onto Y's tip but keeps that parent, so the
+      // push drops Y's i=2 log from refs/orch/logs/ralph/<branch>. The soak sees it as runner stamps whose log is not shipped.
+      if (!existsSync(ORCH_BIN)) throw new Error(`${ORCH_BIN} missing: run make build`);
+      const world = new SoakWorld({ orchBin: ORCH_BIN, agentDirt: 0 });
+      const spawn = (clone: "galph" | "ralph" | "third", cmd: string, loops: number, author: string) =>
+        Bun.spawn([ORCH_BIN, cmd, "--sync-via-git", "--sync-loops", String(loops), "--poll-interval", "0.05"], {
+          cwd: world.clones[clone],
+          env: world.env(author),
+          stdin: "ignore",
+          stdout: "ignore",
+          stderr: "ignore",
+        });
+      const remoteHas = (subjectStart: string) => world.gitOk(world.remote, ["log", "--format=%s", `refs/heads/${world.branch}`]).split("\n").some((s) => s.startsWith(subjectStart));
+      const until = async (cond: () => boolean, what: string) => {
+        const deadline = Date.now() + 30_000;
+        while (!cond()) {
+          if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+          await Bun.sleep(20);
+        }
+      };
+      const procs: ReturnType<typeof spawn>[] = [];
+      try {
+        const g = spawn("galph", "supervisor", 3, "galph-g1");
+        const x = spawn("ralph", "loop", 2, "ralph-g1");
+        procs.push(g, x);
+        await until(() => remoteHas("[SYNC i=2] actor=ralph \u2192 next=galph status=ok"), "X's stamp of ralph i=1");
+        process.kill(x.pid, "SIGSTOP");
+        const y = spawn("third", "loop", 1, "ralph-g2");
+        procs.push(y);
+        expect(await y.exited).toBe(0);
+        await until(() => remoteHas("[SYNC i=3] actor=galph \u2192 next=ralph status=ok"), "galph's stamp of i=3");
+        process.kill(x.pid, "SIGCONT");
+        expect(await x.exited).toBe(0);
+        expect(await g.exited).toBe(0);
+        const stamps = world.gitOk(world.remote, ["log", "--format=%an %(trailers:key=Orch-Log,valueonly,separator=)", "--fixed-strings", "--grep=actor=ralph \u2192", `refs/heads/${world.branch}`]);
+        const logs = stamps.split("\n").filter(Boolean).map((l) => ({ author: l.split(" ")[0]!, log: l.split(" ")[1]!.split("/").slice(-2).join("/") }));
+        expect(logs.map((l) => l.author).sort()).toEqual(["ralph-g1", "ralph-g1", "ralph-g2"]);
+        const shipped = world.gitOk(world.remote, ["ls-tree", "-r", "--name-only", `refs/orch/logs/ralph/${world.branch}`]).split("\n").filter(Boolean);
+        // Every ralph stamp's log is on the log ref, Y's (i=2) included.
+        expect(shipped.filter((f) => f.endsWith(".log")).sort()).toEqual(logs.map((l) => l.log).sort());
+      } finally {
+        for (const p of procs) {
+          try {
+            process.kill(p.pid, "SIGCONT");
+          } catch {}
+          p.kill("SIGKILL");
+        }
+        world.cleanup();
+      }
+    },
+    60_000,
+  );
 });
 
 describe("chaos soak (short)", () => {

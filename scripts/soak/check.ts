@@ -2,18 +2,27 @@
  * Invariants of a soak, checked from the remote's history alone plus the soak's
  * own record of which runner generation each fault hit and how it exited.
  * Authors identify who made a commit: `galph-g3` (runner generation 3 of the
- * supervisor), `ralph-g1`, `human` (orch stamp by hand), `third` (unrelated pushes).
+ * supervisor), `ralph-g1`, `human` (orch stamp by hand), `takeover` (orch
+ * takeover by hand), `third` (unrelated pushes). Fencing (SPEC §13): a turn is
+ * marked again only from the clone that marked it (a crashed run of its own),
+ * every mark names its runner, and a stamp goes out only onto its own clone's mark.
  */
 import { parseState, parseSubject, serializeState, type Actor } from "../../src/core/state.ts";
 import type { History, HistoryCommit } from "./history.ts";
 
 /** Faults that may legitimately cut a runner's turn short. */
-export type InterruptingFault = "kill9" | "sigterm" | "stale-rebase" | "agent-fail";
+export type InterruptingFault = "kill9" | "sigterm" | "stale-rebase" | "agent-fail" | "split-brain";
 
 export interface GenInfo {
   author: string;
   actor: Actor;
   gen: number;
+  /** The clone it ran in (the actor's own is named after it). */
+  clone: string;
+  /** A split-brain runner on another clone. */
+  extra: boolean;
+  /** The orch process's pid (its running marks name it). */
+  pid: number;
   hitBy: InterruptingFault[];
   /** Exit codes the gen's agents were told to fail with (a claimed agent-fail fault). */
   agentFailCodes: number[];
@@ -44,6 +53,8 @@ export interface CheckStats {
   commits: number;
   /** ok/fail stamps whose <actor>_commit is not their parent on the remote (the stamp was rebased before its push). */
   stampsNamingRebasedCommit: number;
+  /** Fail stamps by `orch takeover`. */
+  takeovers: number;
 }
 
 export interface CheckResult {
@@ -63,6 +74,12 @@ interface Run {
 interface Mark {
   author: string;
   index: number;
+}
+/** The newest SYNC commit so far: what a stamp must be pushed onto. */
+interface LastSync {
+  kind: string;
+  author: string;
+  subject: string;
 }
 interface Turn {
   marks: Mark[];
@@ -86,7 +103,9 @@ export function checkSoak(input: CheckInput): CheckResult {
     if (!t) turns.set(key, (t = { marks: [], runs: [], oks: [], fails: [] }));
     return t;
   };
-  const stats: CheckStats = { turnsCompleted: 0, runs: 0, reruns: 0, humanStamps: 0, failStamps: 0, remarks: 0, syncCommits: 0, commits: history.commits.length, stampsNamingRebasedCommit: 0 };
+  const stats: CheckStats = { turnsCompleted: 0, runs: 0, reruns: 0, humanStamps: 0, failStamps: 0, remarks: 0, syncCommits: 0, commits: history.commits.length, stampsNamingRebasedCommit: 0, takeovers: 0 };
+  const cloneOf = (author: string) => gens.get(author)?.clone ?? author;
+  const cloneIds = new Map<string, string>();
 
   // ---- walk the state machine over the SYNC subjects --------------------------
   let initSeen = false;
@@ -95,6 +114,8 @@ export function checkSoak(input: CheckInput): CheckResult {
   type Phase = "idle" | "running" | "failed" | "waiting" | "complete";
   let phase = "idle" as Phase;
   const runLines: Record<Actor, string[]> = { galph: [], ralph: [] };
+  let lastSync: LastSync | null = null;
+  let lastMark: Mark | null = null;
 
   history.commits.forEach((c, index) => {
     // State bytes valid at every commit (absent only before the init).
@@ -129,8 +150,13 @@ export function checkSoak(input: CheckInput): CheckResult {
           break;
         case "running":
           if (p.actor !== expected || p.iteration !== iter) bad(`${p.actor} marked running at i=${p.iteration}`);
-          if (phase === "running") stats.remarks++;
+          if (phase === "running") {
+            stats.remarks++;
+            if (lastMark && cloneOf(lastMark.author) !== cloneOf(c.author)) bad(`marked again by ${c.author} on clone ${cloneOf(c.author)} while ${lastMark.author} on clone ${cloneOf(lastMark.author)} held the turn (split brain)`);
+          }
           phase = "running";
+          checkRunner(c, gens.get(c.author), cloneIds, v);
+          lastMark = { author: c.author, index };
           turn(p.actor, p.iteration ?? -1).marks.push({ author: c.author, index });
           break;
         case "ok": {
@@ -158,6 +184,9 @@ export function checkSoak(input: CheckInput): CheckResult {
           break;
       }
       if ((p.kind === "ok" || p.kind === "fail") && p.sha && !history.commits[index - 1]?.sha.startsWith(p.sha)) stats.stampsNamingRebasedCommit++;
+      if (p.kind === "ok" || p.kind === "fail") checkFenced(c, lastSync, cloneOf, v);
+      if (c.author === "takeover") stats.takeovers++;
+      lastSync = { kind: p.kind, author: c.author, subject: c.subject };
       checkStateMatches(c, p, { iter, expected, phase }, v);
       return;
     }
@@ -240,6 +269,7 @@ export function checkSoak(input: CheckInput): CheckResult {
     }
     for (const m of t.marks) if (m.author !== completing) justify(m.author, "abandoned running mark");
     for (const f of t.fails) {
+      if (f.author === "takeover") continue; // a person's override (checkFenced: only onto a running mark)
       const g = gens.get(f.author);
       if (!g || !g.hitBy.some((k) => k === "agent-fail" || k === "sigterm")) v.push(`${where}: fail stamp by ${f.author} without an injected agent failure`);
     }
@@ -254,6 +284,9 @@ export function checkSoak(input: CheckInput): CheckResult {
     const allowed = new Set<string>();
     if (g.hitBy.includes("kill9") || g.hitBy.includes("stale-rebase")) allowed.add("SIGKILL");
     if (g.hitBy.includes("sigterm")) allowed.add("143");
+    // Two runners of one actor: a lost heartbeat lease or a fenced stamp ends one (exit 7); the extra one is stopped by SIGTERM.
+    if (g.hitBy.includes("split-brain")) allowed.add("7");
+    if (g.extra) for (const code of ["0", "7", "143"]) allowed.add(code);
     for (const code of g.agentFailCodes) allowed.add(String(code));
     if (g.doneAtExit) allowed.add("0");
     const actual = g.exit.signal ?? String(g.exit.code);
@@ -262,6 +295,34 @@ export function checkSoak(input: CheckInput): CheckResult {
     }
   }
   return { violations: v, stats };
+}
+
+/** A running mark names its runner (Orch-Runner: host, clone, pid) truthfully; one clone id per clone. */
+function checkRunner(c: HistoryCommit, g: GenInfo | undefined, cloneIds: Map<string, string>, v: string[]): void {
+  if (!g) return; // not a soak runner: the walk and the accounting report it
+  const fields = new Map(c.trailers.runner.split(/\s+/).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)] as const));
+  const id = fields.get("clone");
+  if (!fields.get("host") || !id || !fields.get("pid")) return void v.push(`running mark without a complete Orch-Runner trailer at ${short(c)}: "${c.trailers.runner}"`);
+  if (Number(fields.get("pid")) !== g.pid) v.push(`running mark by ${g.author} (pid ${g.pid}) names pid ${fields.get("pid")} at ${short(c)}`);
+  const known = cloneIds.get(g.clone);
+  if (known && known !== id) v.push(`clone ${g.clone} marked with two clone ids (${known}, ${id}) at ${short(c)}`);
+  for (const [other, otherId] of cloneIds) if (other !== g.clone && otherId === id) v.push(`clones ${other} and ${g.clone} share the clone id ${id} at ${short(c)}`);
+  cloneIds.set(g.clone, id);
+}
+
+/**
+ * A stamp goes out only onto a running mark: a runner's onto its own clone's
+ * mark of that turn (never after someone else's mark or a takeover), a
+ * takeover onto whoever's mark, a stamp by hand only after a fail.
+ */
+function checkFenced(c: HistoryCommit, last: LastSync | null, cloneOf: (author: string) => string, v: string[]): void {
+  const before = last ? `${last.author}'s "${last.subject}"` : "nothing";
+  if (GEN_RE.test(c.author)) {
+    if (last?.kind !== "running" || cloneOf(last.author) !== cloneOf(c.author)) v.push(`stamp by ${c.author} (clone ${cloneOf(c.author)}) pushed onto ${before}, not onto its own clone's running mark, at ${short(c)}`);
+  } else if (c.author === "takeover") {
+    if (last?.kind !== "running") v.push(`takeover stamp onto ${before} (no running turn) at ${short(c)}`);
+    if (!c.trailers.takeover) v.push(`takeover stamp without an Orch-Takeover trailer at ${short(c)}`);
+  }
 }
 
 /** A SYNC commit's state file agrees with its subject and with the walk. */
