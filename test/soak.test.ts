@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Rng } from "../scripts/soak/rng.ts";
 import { FAULT_KINDS, planFaults } from "../scripts/soak/faults.ts";
@@ -105,6 +105,8 @@ const gen = (author: string, over: Partial<GenInfo> = {}): GenInfo => ({
   clone: author.startsWith("galph") ? "galph" : "ralph",
   extra: false,
   pid: 1000 + Number(author.split("-g")[1]),
+  publishedStamps: [],
+  sideOff: null,
   hitBy: [],
   agentFailCodes: [],
   exit: { code: 0, signal: null },
@@ -281,6 +283,67 @@ describe("engine bugs the split-brain fault found (reported to the lead; these f
           } catch {}
           p.kill("SIGKILL");
         }
+        world.cleanup();
+      }
+    },
+    60_000,
+  );
+});
+
+describe("engine bug the split-brain fault found: a mark race lost at the remote turns the side channel off", () => {
+  test(
+    "ENGINE BUG: losing the mark's compare-and-swap inside the remote's ref transaction is read as 'origin refuses refs/orch/*'",
+    async () => {
+      // Two runners of ralph push their marks at the same instant: both pass the lease check, the remote's atomic ref
+      // transaction lets one win, and the loser's porcelain says `[remote rejected] (atomic transaction failed)` for
+      // every ref (the "cannot lock ref" reason is on a `remote:` line only). pushRefs classifies that as "refused",
+      // TurnTaker.pushWithSide then calls Side.disable(): the loser pushes no heartbeat and ships no log for the rest
+      // of its life. A pre-receive hook that moves the branch (as the winner's push would) reproduces it exactly.
+      if (!existsSync(ORCH_BIN)) throw new Error(`${ORCH_BIN} missing: run make build`);
+      const world = new SoakWorld({ orchBin: ORCH_BIN, agentDirt: 0 });
+      try {
+        // The remote says it is ralph's turn i=1.
+        const third = world.clones.third;
+        const galphDone = stampOutcome(initialState(), "galph", "ok", "0000000");
+        mkdirSync(join(third, "sync"), { recursive: true });
+        writeFileSync(join(third, STATE_REL), serializeState(galphDone));
+        world.gitOk(third, ["add", STATE_REL]);
+        world.gitOk(third, ["commit", "-q", "-m", subjects.stamp("galph", "ok", 1, "0000000")], "galph-g1");
+        world.gitOk(third, ["push", "-q", "origin", `HEAD:refs/heads/${world.branch}`]);
+        // The winner's mark (another machine's runner), on the remote already but not on the branch yet.
+        writeFileSync(join(third, STATE_REL), serializeState(markRunning(galphDone, "ralph")));
+        world.gitOk(third, ["commit", "-q", "-am", subjects.running("ralph", 1), "-m", "Orch-Runner: host=elsewhere clone=feedfeedfeedfeed pid=4242"], "winner");
+        const winner = world.gitOk(third, ["rev-parse", "HEAD"]).trim();
+        world.gitOk(third, ["push", "-q", "origin", `HEAD:refs/heads/winner`]);
+        world.gitOk(third, ["reset", "-q", "--hard", "HEAD~1"]);
+        // The first push that moves the branch loses to the winner inside the remote's ref transaction.
+        const flag = join(world.root, "race-done");
+        const hook = join(world.remote, "hooks", "pre-receive");
+        writeFileSync(hook, `#!/bin/sh\nif grep -q ' refs/heads/${world.branch}$' && [ ! -e '${flag}' ]; then\n  touch '${flag}'\n  unset GIT_QUARANTINE_PATH\n  git update-ref refs/heads/${world.branch} ${winner}\nfi\nexit 0\n`, { mode: 0o755 });
+        const out = join(world.root, "loop.out");
+        const runner = Bun.spawn([ORCH_BIN, "loop", "--sync-via-git", "--sync-loops", "1", "--poll-interval", "0.05"], { cwd: world.clones.ralph, env: world.env("ralph-g1"), stdin: "ignore", stdout: Bun.file(out), stderr: "pipe" });
+        try {
+          // It lost the race and waits on the winner; the winner's machine is gone: a person takes the turn over.
+          const deadline = Date.now() + 20_000;
+          while (!(existsSync(out) && readFileSync(out, "utf8").includes("is held by elsewhere"))) {
+            if (Date.now() > deadline) throw new Error(`the loser never waited on the winner; its output: ${existsSync(out) ? readFileSync(out, "utf8") : ""}`);
+            await Bun.sleep(20);
+          }
+          const t = Bun.spawnSync([ORCH_BIN, "takeover", "ralph"], { cwd: third, env: world.env("takeover"), stdout: "pipe", stderr: "pipe" });
+          expect(t.stderr.toString()).toBe("");
+          expect(await runner.exited).toBe(0);
+        } finally {
+          runner.kill("SIGKILL");
+        }
+        const said = readFileSync(out, "utf8");
+        expect(said).toContain("another runner marked ralph's turn first");
+        // The channel stays on: no refusal warning, and the turn's log went out with its stamp.
+        expect(said).not.toContain("refuses pushes to refs/orch");
+        const stamp = world.gitOk(world.remote, ["log", "-1", "--format=%s%n%(trailers:key=Orch-Log,valueonly,separator=)", `refs/heads/${world.branch}`]).trim().split("\n");
+        expect(stamp[0]).toStartWith("[SYNC i=2] actor=ralph \u2192 next=galph status=ok");
+        const shipped = world.git(world.remote, ["ls-tree", "-r", "--name-only", `refs/orch/logs/ralph/${world.branch}`]).stdout;
+        expect(shipped).toContain(stamp[1]!.split("/").slice(-2).join("/"));
+      } finally {
         world.cleanup();
       }
     },

@@ -28,8 +28,8 @@ export interface SideInput {
 
 export interface SideStats {
   shippedLogs: number;
-  /** Stamps by a runner that carry no shipped log (a stamp published after a crash goes out alone). */
-  stampsWithoutShippedLog: number;
+  /** Stamps published alone by the next runner after a crash between their commit and push: no shipped log. */
+  stampsPublishedAlone: number;
   agentRuns: number;
   objectsScanned: number;
   bytesScanned: number;
@@ -40,7 +40,7 @@ const GEN_RE = /^(galph|ralph)-g(\d+)$/;
 
 export function checkSide(input: SideInput): { violations: string[]; stats: SideStats } {
   const v: string[] = [];
-  const stats: SideStats = { shippedLogs: 0, stampsWithoutShippedLog: 0, agentRuns: 0, objectsScanned: input.scan.objects, bytesScanned: input.scan.bytes };
+  const stats: SideStats = { shippedLogs: 0, stampsPublishedAlone: 0, agentRuns: 0, objectsScanned: input.scan.objects, bytesScanned: input.scan.bytes };
   checkShippedLogs(input, v, stats);
   checkHeartbeats(input, v);
   if (input.scan.objects === 0) v.push("the secret scan read no object from the remote");
@@ -49,16 +49,25 @@ export function checkSide(input: SideInput): { violations: string[]; stats: Side
   return { violations: v, stats };
 }
 
+interface Stamped {
+  actor: Actor;
+  turn: number;
+  author: string;
+  /** `ralph i=4 ok`, as a runner reports publishing it. */
+  key: string;
+  subject: string;
+}
+
 /** Stamps on the branch by log path (Orch-Log, relative to the branch's log dir), with their actor and turn. */
-function stampedLogs(history: History): Map<string, { actor: Actor; turn: number; author: string }> {
-  const byLog = new Map<string, { actor: Actor; turn: number; author: string }>();
+function stampedLogs(history: History): Map<string, Stamped> {
+  const byLog = new Map<string, Stamped>();
   for (const c of history.commits) {
     const p = parseSubject(c.subject);
     if (!p || (p.kind !== "ok" && p.kind !== "fail") || !c.trailers.log) continue;
     const turn = p.actor === "ralph" && p.kind === "ok" ? (p.iteration ?? 0) - 1 : (p.iteration ?? -1);
     // Orch-Log: logs/<branch dir>/<actor>/iter-…; the shipped tree holds <actor>/iter-….
     const rel = c.trailers.log.split("/").slice(-2).join("/");
-    byLog.set(rel, { actor: p.actor, turn, author: c.author });
+    byLog.set(rel, { actor: p.actor, turn, author: c.author, key: `${p.actor} i=${p.iteration} ${p.kind}`, subject: c.subject });
   }
   return byLog;
 }
@@ -88,7 +97,20 @@ function checkShippedLogs(input: SideInput, v: string[], stats: SideStats): void
       }
     });
   }
-  for (const [log, s] of stamped) if (GEN_RE.test(s.author) && !shipped.has(log)) stats.stampsWithoutShippedLog++;
+  // The other way round: a runner's stamp went out with its log (SPEC §12: the same atomic push), unless the
+  // runner died between commit and push and the next one published the stamp alone.
+  const publishedAlone = new Set(input.gens.flatMap((g) => g.publishedStamps));
+  for (const [log, s] of stamped) {
+    if (!GEN_RE.test(s.author) || shipped.has(log)) continue;
+    if (publishedAlone.has(s.key)) stats.stampsPublishedAlone++;
+    else {
+      const off = input.gens.find((g) => g.author === s.author)?.sideOff;
+      const why = off ? "its runner had turned the side channel off" : "shipped with the stamp, then dropped from the chain by another runner's log push";
+      v.push(`"${s.subject}" by ${s.author} went out, but its log ${log} is not on refs/orch/logs/${s.actor} (${why})`);
+    }
+  }
+  // The soak's remote takes refs/orch/* pushes: a runner that says otherwise turned its heartbeats and logs off.
+  for (const g of input.gens) if (g.sideOff) v.push(`${g.author} turned the side channel off, though the remote accepts refs/orch/*: ${g.sideOff.trim()}`);
 }
 
 function checkHeartbeats(input: SideInput, v: string[]): void {

@@ -23,6 +23,10 @@ export interface GenInfo {
   extra: boolean;
   /** The orch process's pid (its running marks name it). */
   pid: number;
+  /** Stamps of an earlier run it found unpushed and published at start (`galph i=3 ok`): they go out without a shipped log. */
+  publishedStamps: string[];
+  /** Its warning that the remote refuses refs/orch/* pushes (the soak's remote never does), if it said so. */
+  sideOff: string | null;
   hitBy: InterruptingFault[];
   /** Exit codes the gen's agents were told to fail with (a claimed agent-fail fault). */
   agentFailCodes: number[];

@@ -289,7 +289,9 @@ export class Injector {
         return;
       case "split-brain":
       case "second-runner": {
-        const actor = this.liveTarget(fault);
+        // A split brain needs turns left to run and to recover from: the other actor when the target is nearly done.
+        const roomy = [fault.target, other(fault.target)].find((a) => this.runners.alive(a) && this.runners.remaining(a) >= 2);
+        const actor = fault.kind === "split-brain" ? (roomy ?? this.liveTarget(fault)) : this.liveTarget(fault);
         if (!actor) return void (rec.note = "no runner alive");
         if (fault.kind === "split-brain") return splitBrain(this.ctx, fault, rec, actor, this.splitBrain);
         return secondRunner(this.ctx, fault, rec, this.runners.alive(actor)!, this.splitBrain);

@@ -80,7 +80,7 @@ export function renderFigures(f: Figures): string {
     `  max recovery by fault     ${rec || "n/a"}`,
     `  split brains              extra runner waited naming the holder ${f.splitBrain.waited}, exited 7 ${f.splitBrain.fenced}, ran turns ${f.splitBrain.tookTurns} (${f.splitBrain.turnsTaken} turns); ${f.splitBrain.takeovers} orch takeover, ${f.splitBrain.restartsToRecount} restarts to recount`,
     `  second runners            ${f.splitBrain.secondRunnersRefused} refused with exit 7 (slowest ${(f.splitBrain.maxSecondRunnerMs / 1000).toFixed(2)}s)`,
-    `  side channel              ${f.side.shippedLogs} shipped log files, ${f.side.stampsWithoutShippedLog} runner stamps without one; ${f.side.agentRuns} agent runs never overlapping`,
+    `  side channel              ${f.side.shippedLogs} shipped log files, ${f.side.stampsPublishedAlone} stamps published alone after a crash; ${f.side.agentRuns} agent runs never overlapping`,
     `  secret scan               ${f.side.objectsScanned} objects (${(f.side.bytesScanned / 1024).toFixed(0)} KiB) on every ref of the remote`,
     `  orch peak RSS             ${f.peakRssMb} MB`,
     `  commits                   ${f.stats.commits} (${f.stats.syncCommits} [SYNC], ${f.stats.failStamps} fail stamps, ${f.stats.remarks} re-marks, ${f.stats.stampsNamingRebasedCommit} stamps naming a pre-rebase sha)`,

@@ -265,19 +265,26 @@ export class Runners {
   }
 
   info(): GenInfo[] {
-    return this.gens.map((g) => ({
+    return this.gens.map((g) => this.infoOf(g));
+  }
+
+  private infoOf(g: Gen): GenInfo {
+    const said = `${tail(g.stdoutPath, 100_000)}\n${tail(g.stderrPath, 100_000)}`;
+    return {
       author: g.author,
       actor: g.actor,
       gen: g.gen,
       clone: g.clone,
       extra: g.extra,
       pid: g.proc.pid,
+      publishedStamps: [...said.matchAll(/found an unpushed (galph|ralph) stamp \(i=(\d+) (ok|fail)\)/g)].map((m) => `${m[1]} i=${m[2]} ${m[3]}`),
+      sideOff: /^.*refuses pushes to refs\/orch.*$/m.exec(said)?.[0] ?? null,
       hitBy: g.hitBy,
       agentFailCodes: g.agentFailCodes,
       exit: g.exit,
       doneAtExit: g.doneAtExit,
       stderrTail: tail(g.stderrPath, 5),
-    }));
+    };
   }
 }
 
