@@ -41,6 +41,8 @@ export interface Fault {
   /** split-brain: the extra runner runs for a number of its own turns, or for durationMs. */
   splitMode: "turns" | "seconds";
   splitTurns: number;
+  /** split-brain: stop it whenever, or while it holds a turn (its agent running) if it gets one. */
+  splitStop: "any" | "holding";
 }
 
 export interface FaultRecord {
@@ -90,6 +92,7 @@ export function planFaults(rng: Rng, count: number, iterations: number, quick: b
     moment: rng.pick(["any", "agent", "after-agent"] as const),
     splitMode: rng.pick(["turns", "seconds"] as const),
     splitTurns: rng.int(1, 3),
+    splitStop: rng.pick(["any", "holding"] as const),
   }));
   // Struck in trigger order, numbered in that order.
   return planned.sort((a, b) => a.trigger - b.trigger).map((f, i) => ({ ...f, id: i + 1 }));

@@ -90,7 +90,13 @@ export async function splitBrain(ctx: FaultContext, fault: Fault, rec: FaultReco
   void exited.then(() => (done = true));
   // Turns mode: until it ran its turns (or 4x the time); seconds mode: for durationMs. Never near the end.
   const limit = Date.now() + (fault.splitMode === "turns" ? 4 : 1) * fault.durationMs;
-  await ctx.until(() => done || Date.now() > limit || runners.remaining(actor) <= 1, 120_000);
+  const nearEnd = () => runners.remaining(actor) <= 1;
+  await ctx.until(() => done || Date.now() > limit || nearEnd(), 120_000);
+  if (fault.splitStop === "holding" && !done && !nearEnd()) {
+    // Stop it in the middle of a turn it holds, when it wins one soon: a person then takes the turn over.
+    const agent = join(world.control, `${clone}.agent.pid`);
+    if (await ctx.until(() => existsSync(agent) || done || nearEnd(), fault.durationMs)) await Bun.sleep(fault.delayMs % 60);
+  }
   if (!done) extra.proc.kill("SIGTERM");
   const stopped = await Promise.race([exited.then(() => true), Bun.sleep(30_000).then(() => false)]);
   if (!stopped) {
@@ -145,7 +151,7 @@ export async function splitBrain(ctx: FaultContext, fault: Fault, rec: FaultReco
       await ctx.until(() => own.exit !== null && !runners.recovering[actor], 60_000);
     }
   }
-  rec.note = `${extra.author} on ${clone} (${fault.splitMode === "turns" ? `${loops} turn(s)` : `${fault.durationMs}ms`}) exited ${how}: ${outcomes.join(", ") || "did nothing"}`;
+  rec.note = `${extra.author} on ${clone} (${fault.splitMode === "turns" ? `${loops} turn(s)` : `${fault.durationMs}ms`}, stopped ${fault.splitStop === "holding" ? "holding a turn if it could" : "whenever"}) exited ${how}: ${outcomes.join(", ") || "did nothing"}`;
   log(`split-brain #${fault.id}: ${rec.note}`);
 }
 
