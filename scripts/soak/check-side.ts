@@ -15,6 +15,7 @@
 import { parseHeartbeat } from "../../src/channel/heartbeat.ts";
 import { parseSubject, type Actor } from "../../src/core/state.ts";
 import type { GenInfo } from "./check.ts";
+import { GEN_RE } from "./check-commits.ts";
 import type { History, SideRefs } from "./history.ts";
 import type { Leak } from "./planted.ts";
 
@@ -36,7 +37,6 @@ export interface SideStats {
 }
 
 const LOG_RE = /^(galph|ralph)\/iter-(\d+)_[^/]+\.log(\.jsonl)?$/;
-const GEN_RE = /^(galph|ralph)-g(\d+)$/;
 
 export function checkSide(input: SideInput): { violations: string[]; stats: SideStats } {
   const v: string[] = [];
