@@ -342,6 +342,8 @@ describe("soak side-channel invariants", () => {
     const side = sideOf(h);
     expect(run(h, side, { events: events(["galph", 1, 0, 10], ["galph", 2, 5, 6], ["ralph", 3, 5, 9]) }).join("\n")).toContain("two agents of galph at once");
     expect(run(h, side, { events: events(["galph", 1, 0, 10], ["galph", 2, 11, 12], ["galph", 3, 13, 14]) })).toEqual([]);
+    // A pid reused by a later agent is another agent.
+    expect(run(h, side, { events: events(["galph", 1, 0, 10], ["galph", 1, 20, 30], ["galph", 2, 31, 32]) })).toEqual([]);
     expect(run(h, side, { events: events(["galph", 1, 0, 10], ["galph", 2, 20, 30, "galph-second"]) }).join("\n")).toContain("started by a second runner");
     const missingEnd = events(["ralph", 2, 20, 30]).slice(0, 1);
     expect(run(h, side, { events: missingEnd }).join("\n")).toContain("never recorded its end");

@@ -137,21 +137,30 @@ function checkHeartbeats(input: SideInput, v: string[]): void {
 
 /** Agent lifetimes from the fake agents' start and end events: never two of one actor at once. */
 function checkAgents(input: SideInput, v: string[], stats: SideStats): void {
-  const ends = new Map<number, number>();
-  for (const e of input.events) if (e.type === "end") ends.set(Number(e.pid), Number(e.t));
-  for (const actor of ["galph", "ralph"] as const) {
-    const starts = input.events.filter((e) => e.type === "start" && e.actor === actor).sort((a, b) => Number(a.t) - Number(b.t));
-    stats.agentRuns += starts.length;
-    let prev: { pid: number; end: number; who: string } | null = null;
-    for (const s of starts) {
-      const pid = Number(s.pid);
-      const who = `${actor}'s agent pid ${pid} (gen ${s.gen} on ${s.clone})`;
-      if (String(s.clone).endsWith("-second")) v.push(`${who} was started by a second runner in the same clone, which should have exited 7`);
-      if (prev && Number(s.t) < prev.end) v.push(`${who} started while ${prev.who} was still running: two agents of ${actor} at once`);
-      const end = ends.get(pid);
-      if (end === undefined) v.push(`${who} never recorded its end (killed by SIGKILL?)`);
-      // The one alive longest so far: a later start before its end is an overlap.
-      if (!prev || (end ?? Number(s.t)) > prev.end) prev = { pid, end: end ?? Number(s.t), who };
+  // Pair each start with the next end of the same pid (pids are reused over a long soak).
+  type Span = { actor: string; pid: number; start: number; end: number | null; who: string; second: boolean };
+  const spans: Span[] = [];
+  const open = new Map<number, Span>();
+  for (const e of input.events) {
+    const pid = Number(e.pid);
+    if (e.type === "start") {
+      const span: Span = { actor: String(e.actor), pid, start: Number(e.t), end: null, who: `${e.actor}'s agent pid ${pid} (gen ${e.gen} on ${e.clone})`, second: String(e.clone).endsWith("-second") };
+      spans.push(span);
+      open.set(pid, span);
+    } else if (e.type === "end" && open.has(pid)) {
+      open.get(pid)!.end = Number(e.t);
+      open.delete(pid);
+    }
+  }
+  stats.agentRuns = spans.length;
+  for (const actor of ["galph", "ralph"]) {
+    // The one alive longest so far: a later start before its end is an overlap.
+    let longest: Span | null = null;
+    for (const s of spans.filter((x) => x.actor === actor).sort((a, b) => a.start - b.start)) {
+      if (s.second) v.push(`${s.who} was started by a second runner in the same clone, which should have exited 7`);
+      if (longest && s.start < longest.end!) v.push(`${s.who} started while ${longest.who} was still running: two agents of ${actor} at once`);
+      if (s.end === null) v.push(`${s.who} never recorded its end (killed by SIGKILL?)`);
+      if (!longest || (s.end ?? s.start) > longest.end!) longest = { ...s, end: s.end ?? s.start };
     }
   }
 }

@@ -211,7 +211,12 @@ export async function secondRunner(ctx: FaultContext, fault: Fault, rec: FaultRe
     stats.maxSecondRunnerMs = Math.max(stats.maxSecondRunnerMs, ms);
     unlinkSync(hold);
     // The agent then finishes its work normally, and the first runner says nothing of a leftover.
-    const end = () => world.readEvents().find((e) => e.type === "end" && Number(e.pid) === agentPid);
+    // Its own end: the first after its start (pids are reused over a long soak).
+    const end = () => {
+      const events = world.readEvents();
+      const start = events.findLastIndex((e) => e.type === "start" && Number(e.pid) === agentPid);
+      return events.slice(start + 1).find((e) => e.type === "end" && Number(e.pid) === agentPid);
+    };
     await ctx.until(() => end() !== undefined || !isFakeAgent(agentPid), 30_000);
     const code = Number(end()?.code);
     if (SIGNAL_EXITS.has(code)) bad(`the first runner's agent (pid ${agentPid}) ended by a signal (exit ${code})`);
