@@ -178,14 +178,14 @@ export async function secondRunner(ctx: FaultContext, fault: Fault, rec: FaultRe
   const actor = first.actor;
   rec.target = actor;
   const hold = join(world.control, `${actor}.hold`);
-  const pidFile = join(world.control, `${actor}.agent.pid`);
+  const held = join(world.control, `${actor}.held`);
   writeFileSync(hold, "");
   try {
-    // Strike while the first runner's agent is surely alive (it waits on the hold file).
-    if (!(await ctx.until(() => existsSync(pidFile) || first.exit !== null || runners.done[actor], 30_000)) || first.exit !== null || !existsSync(pidFile)) {
+    // Strike while the first runner's agent is surely alive: it waits on the hold file, and says so.
+    if (!(await ctx.until(() => existsSync(held) || first.exit !== null || runners.done[actor], 30_000)) || first.exit !== null || !existsSync(held)) {
       return void (rec.note = "the first runner ran no agent");
     }
-    const agentPid = Number(readFileSync(pidFile, "utf8"));
+    const agentPid = Number(readFileSync(held, "utf8"));
     const author = `${actor}-second${fault.id}`;
     const started = Date.now();
     const argv = [ctx.orchBin, COMMAND[actor], "--sync-via-git", "--sync-loops", "1", "--poll-interval", "0.05"];
