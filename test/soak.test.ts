@@ -538,6 +538,8 @@ describe("chaos soak (short)", () => {
       if (!result.ok) {
         console.error(lines.join("\n"));
         console.error(`soak failed (reproduce: make soak ITERATIONS=20 FAULTS=10 SEED=${result.seed}); world kept at ${result.kept}`);
+        if (result.violations.some((v) => v.includes("turned the side channel off") || v.includes("dropped from the chain")))
+          console.error("KNOWN ENGINE BUGS (reported by the soak, see the ENGINE BUG tests in this file): a push lost to a concurrent one inside the remote's ref transaction, or a transient remote error, is read as 'origin refuses refs/orch/*' and turns heartbeats and log shipping off; a log push retried after a lost lease drops the other runner's shipped logs");
       }
       expect(result.violations).toEqual([]);
       expect(result.figures.turnsCompleted).toBe(40);
