@@ -99,11 +99,8 @@ export class Runners {
   /** Stop everything now (end of soak or abort): SIGKILL runners and their agents. */
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const g of this.gens) {
-      if (g.exit !== null) continue;
-      g.proc.kill("SIGKILL");
-      this.killAgent(g.clone, "SIGKILL");
-    }
+    for (const g of this.gens) if (g.exit === null) g.proc.kill("SIGKILL");
+    for (const clone of new Set(this.gens.map((g) => g.clone))) this.killAgent(clone, "SIGKILL");
     await Promise.all(this.gens.map((g) => Promise.race([g.proc.exited, Bun.sleep(5000)])));
     if (this.sampler) clearInterval(this.sampler);
   }
