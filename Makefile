@@ -68,8 +68,9 @@ bench: build
 ITERATIONS ?= 200
 FAULTS ?= 50
 SEED ?= 1
+KINDS ?=
 soak: build
-	@$(BUN) scripts/soak.ts --iterations $(ITERATIONS) --faults $(FAULTS) --seed $(SEED)
+	@$(BUN) scripts/soak.ts --iterations $(ITERATIONS) --faults $(FAULTS) --seed $(SEED) $(if $(KINDS),--kinds $(KINDS))
 
 clean:
 	rm -rf dist coverage .bench

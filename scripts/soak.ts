@@ -4,10 +4,13 @@
  * the compiled binary on two clones of a temporary remote, fast fake agents, and
  * seeded faults; then every invariant is checked from the remote's history.
  *
- *   bun scripts/soak.ts --iterations N --faults N --seed N [--seeds 1,2,3] [--quick] [--keep] [--json FILE] [--quiet]
+ *   bun scripts/soak.ts --iterations N --faults N --seed N [--seeds 1,2,3] [--kinds k1,k2] [--quick] [--keep] [--json FILE] [--quiet]
+ *
+ * --kinds draws the faults from these kinds only (e.g. split-brain,second-runner).
  */
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { FAULT_KINDS, type FaultKind } from "./soak/faults.ts";
 import { renderFigures } from "./soak/figures.ts";
 import { runSoak, type SoakResult } from "./soak/run.ts";
 
@@ -17,6 +20,7 @@ const { values } = parseArgs({
     faults: { type: "string", default: "50" },
     seed: { type: "string", default: "1" },
     seeds: { type: "string" },
+    kinds: { type: "string" },
     quick: { type: "boolean", default: false },
     keep: { type: "boolean", default: false },
     json: { type: "string" },
@@ -26,7 +30,8 @@ const { values } = parseArgs({
   strict: true,
 });
 if (values.help) {
-  console.log("usage: bun scripts/soak.ts --iterations N --faults N --seed N [--seeds 1,2,3] [--quick] [--keep] [--json FILE] [--quiet]");
+  console.log("usage: bun scripts/soak.ts --iterations N --faults N --seed N [--seeds 1,2,3] [--kinds k1,k2] [--quick] [--keep] [--json FILE] [--quiet]");
+  console.log(`fault kinds: ${FAULT_KINDS.join(", ")}`);
   process.exit(0);
 }
 const int = (name: string, text: string) => {
@@ -40,6 +45,17 @@ const int = (name: string, text: string) => {
 const iterations = int("iterations", values.iterations!);
 const faults = int("faults", values.faults!);
 const seeds = (values.seeds ?? values.seed!).split(",").map((s) => int("seed", s.trim()));
+const kinds = values.kinds?.split(",").map((k) => k.trim()) as FaultKind[] | undefined;
+for (const k of kinds ?? []) {
+  if (!FAULT_KINDS.includes(k)) {
+    console.error(`soak: unknown fault kind '${k}' in --kinds; kinds are ${FAULT_KINDS.join(", ")}`);
+    process.exit(2);
+  }
+}
+if (kinds?.length === 0) {
+  console.error("soak: --kinds needs at least one kind");
+  process.exit(2);
+}
 if (iterations < 1) {
   console.error("soak: --iterations must be at least 1");
   process.exit(2);
@@ -47,7 +63,7 @@ if (iterations < 1) {
 
 const results: SoakResult[] = [];
 for (const seed of seeds) {
-  const result = await runSoak({ iterations, faults, seed, quick: values.quick, keep: values.keep, log: values.quiet ? undefined : (line) => console.log(line) });
+  const result = await runSoak({ iterations, faults, seed, kinds, quick: values.quick, keep: values.keep, log: values.quiet ? undefined : (line) => console.log(line) });
   results.push(result);
   console.log("");
   console.log(renderFigures(result.figures));

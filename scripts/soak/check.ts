@@ -2,18 +2,32 @@
  * Invariants of a soak, checked from the remote's history alone plus the soak's
  * own record of which runner generation each fault hit and how it exited.
  * Authors identify who made a commit: `galph-g3` (runner generation 3 of the
- * supervisor), `ralph-g1`, `human` (orch stamp by hand), `third` (unrelated pushes).
+ * supervisor), `ralph-g1`, `human` (orch stamp by hand), `takeover` (orch
+ * takeover by hand), `third` (unrelated pushes). Fencing (SPEC §13): a turn is
+ * marked again only from the clone that marked it (a crashed run of its own),
+ * every mark names its runner, and a stamp goes out only onto its own clone's mark.
  */
 import { parseState, parseSubject, serializeState, type Actor } from "../../src/core/state.ts";
-import type { History, HistoryCommit } from "./history.ts";
+import type { History } from "./history.ts";
+import { checkFenced, checkRunner, checkStateMatches, GEN_RE, short, type LastSync } from "./check-commits.ts";
 
 /** Faults that may legitimately cut a runner's turn short. */
-export type InterruptingFault = "kill9" | "sigterm" | "stale-rebase" | "agent-fail";
+export type InterruptingFault = "kill9" | "sigterm" | "stale-rebase" | "agent-fail" | "split-brain";
 
 export interface GenInfo {
   author: string;
   actor: Actor;
   gen: number;
+  /** The clone it ran in (the actor's own is named after it). */
+  clone: string;
+  /** A split-brain runner on another clone. */
+  extra: boolean;
+  /** The orch process's pid (its running marks name it). */
+  pid: number;
+  /** Stamps of an earlier run it found unpushed and published at start (`galph i=3 ok`): they go out without a shipped log. */
+  publishedStamps: string[];
+  /** Its warning that the remote refuses refs/orch/* pushes (the soak's remote never does), if it said so. */
+  sideOff: string | null;
   hitBy: InterruptingFault[];
   /** Exit codes the gen's agents were told to fail with (a claimed agent-fail fault). */
   agentFailCodes: number[];
@@ -44,6 +58,8 @@ export interface CheckStats {
   commits: number;
   /** ok/fail stamps whose <actor>_commit is not their parent on the remote (the stamp was rebased before its push). */
   stampsNamingRebasedCommit: number;
+  /** Fail stamps by `orch takeover`. */
+  takeovers: number;
 }
 
 export interface CheckResult {
@@ -72,8 +88,6 @@ interface Turn {
 }
 
 const RUN_RE = /^soak run (actor=(galph|ralph) iteration=(-?\d+) attempt=(\d+) gen=(\d+))$/;
-const GEN_RE = /^(galph|ralph)-g(\d+)$/;
-const short = (c: HistoryCommit) => `${c.sha.slice(0, 8)} "${c.subject}"`;
 
 export function checkSoak(input: CheckInput): CheckResult {
   const { history, target, stateRel } = input;
@@ -86,7 +100,9 @@ export function checkSoak(input: CheckInput): CheckResult {
     if (!t) turns.set(key, (t = { marks: [], runs: [], oks: [], fails: [] }));
     return t;
   };
-  const stats: CheckStats = { turnsCompleted: 0, runs: 0, reruns: 0, humanStamps: 0, failStamps: 0, remarks: 0, syncCommits: 0, commits: history.commits.length, stampsNamingRebasedCommit: 0 };
+  const stats: CheckStats = { turnsCompleted: 0, runs: 0, reruns: 0, humanStamps: 0, failStamps: 0, remarks: 0, syncCommits: 0, commits: history.commits.length, stampsNamingRebasedCommit: 0, takeovers: 0 };
+  const cloneOf = (author: string) => gens.get(author)?.clone ?? author;
+  const cloneIds = new Map<string, string>();
 
   // ---- walk the state machine over the SYNC subjects --------------------------
   let initSeen = false;
@@ -95,6 +111,8 @@ export function checkSoak(input: CheckInput): CheckResult {
   type Phase = "idle" | "running" | "failed" | "waiting" | "complete";
   let phase = "idle" as Phase;
   const runLines: Record<Actor, string[]> = { galph: [], ralph: [] };
+  let lastSync: LastSync | null = null;
+  let lastMark: Mark | null = null;
 
   history.commits.forEach((c, index) => {
     // State bytes valid at every commit (absent only before the init).
@@ -129,8 +147,13 @@ export function checkSoak(input: CheckInput): CheckResult {
           break;
         case "running":
           if (p.actor !== expected || p.iteration !== iter) bad(`${p.actor} marked running at i=${p.iteration}`);
-          if (phase === "running") stats.remarks++;
+          if (phase === "running") {
+            stats.remarks++;
+            if (lastMark && cloneOf(lastMark.author) !== cloneOf(c.author)) bad(`marked again by ${c.author} on clone ${cloneOf(c.author)} while ${lastMark.author} on clone ${cloneOf(lastMark.author)} held the turn (split brain)`);
+          }
           phase = "running";
+          checkRunner(c, gens.get(c.author), cloneIds, v);
+          lastMark = { author: c.author, index };
           turn(p.actor, p.iteration ?? -1).marks.push({ author: c.author, index });
           break;
         case "ok": {
@@ -158,6 +181,9 @@ export function checkSoak(input: CheckInput): CheckResult {
           break;
       }
       if ((p.kind === "ok" || p.kind === "fail") && p.sha && !history.commits[index - 1]?.sha.startsWith(p.sha)) stats.stampsNamingRebasedCommit++;
+      if (p.kind === "ok" || p.kind === "fail") checkFenced(c, lastSync, cloneOf, v);
+      if (c.author === "takeover") stats.takeovers++;
+      lastSync = { kind: p.kind, author: c.author, subject: c.subject };
       checkStateMatches(c, p, { iter, expected, phase }, v);
       return;
     }
@@ -240,6 +266,7 @@ export function checkSoak(input: CheckInput): CheckResult {
     }
     for (const m of t.marks) if (m.author !== completing) justify(m.author, "abandoned running mark");
     for (const f of t.fails) {
+      if (f.author === "takeover") continue; // a person's override (checkFenced: only onto a running mark)
       const g = gens.get(f.author);
       if (!g || !g.hitBy.some((k) => k === "agent-fail" || k === "sigterm")) v.push(`${where}: fail stamp by ${f.author} without an injected agent failure`);
     }
@@ -254,6 +281,9 @@ export function checkSoak(input: CheckInput): CheckResult {
     const allowed = new Set<string>();
     if (g.hitBy.includes("kill9") || g.hitBy.includes("stale-rebase")) allowed.add("SIGKILL");
     if (g.hitBy.includes("sigterm")) allowed.add("143");
+    // Two runners of one actor: a lost heartbeat lease or a fenced stamp ends one (exit 7); the extra one is stopped by SIGTERM.
+    if (g.hitBy.includes("split-brain")) allowed.add("7");
+    if (g.extra) for (const code of ["0", "7", "143"]) allowed.add(code);
     for (const code of g.agentFailCodes) allowed.add(String(code));
     if (g.doneAtExit) allowed.add("0");
     const actual = g.exit.signal ?? String(g.exit.code);
@@ -262,33 +292,4 @@ export function checkSoak(input: CheckInput): CheckResult {
     }
   }
   return { violations: v, stats };
-}
-
-/** A SYNC commit's state file agrees with its subject and with the walk. */
-function checkStateMatches(
-  c: HistoryCommit,
-  p: NonNullable<ReturnType<typeof parseSubject>>,
-  walk: { iter: number; expected: Actor; phase: string },
-  v: string[],
-): void {
-  if (c.state === null) return;
-  let s: ReturnType<typeof parseState>;
-  try {
-    s = parseState(c.state, "state");
-  } catch {
-    return; // reported above
-  }
-  const wantStatus: Record<string, string> = {
-    idle: "idle",
-    running: `running-${p.actor}`,
-    waiting: "waiting-ralph",
-    complete: "complete",
-    failed: "failed",
-  };
-  const problems: string[] = [];
-  if (s.iteration !== walk.iter) problems.push(`iteration ${s.iteration} (want ${walk.iter})`);
-  if (s.expected_actor !== walk.expected) problems.push(`expected_actor ${s.expected_actor} (want ${walk.expected})`);
-  if (s.status !== wantStatus[walk.phase]) problems.push(`status ${s.status} (want ${wantStatus[walk.phase]})`);
-  if ((p.kind === "ok" || p.kind === "fail") && p.sha && s[`${p.actor}_commit`] !== p.sha) problems.push(`${p.actor}_commit ${s[`${p.actor}_commit`]} (subject says ${p.sha})`);
-  if (problems.length) v.push(`state file disagrees with its subject at ${short(c)}: ${problems.join(", ")}`);
 }

@@ -12,8 +12,9 @@ import type { Rng } from "./rng.ts";
 import type { Runners } from "./runners.ts";
 import type { Monitor } from "./monitor.ts";
 import type { SoakWorld } from "./world.ts";
+import { emptySplitBrainStats, secondRunner, splitBrain, type FaultContext } from "./runner-faults.ts";
 
-export const FAULT_KINDS = ["kill9", "sigterm", "outage", "index-lock", "repo-lock", "agent-fail", "third-push", "stale-rebase"] as const;
+export const FAULT_KINDS = ["kill9", "sigterm", "outage", "index-lock", "repo-lock", "agent-fail", "third-push", "stale-rebase", "split-brain", "second-runner"] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export interface Fault {
@@ -37,6 +38,11 @@ export interface Fault {
    * or just after it exited (while orch commits hygiene, stamps and pushes).
    */
   moment: "any" | "agent" | "after-agent";
+  /** split-brain: the extra runner runs for a number of its own turns, or for durationMs. */
+  splitMode: "turns" | "seconds";
+  splitTurns: number;
+  /** split-brain: stop it whenever, or while it holds a turn (its agent running) if it gets one. */
+  splitStop: "any" | "holding";
 }
 
 export interface FaultRecord {
@@ -56,27 +62,40 @@ export interface FaultRecord {
 /** Agent exit codes that mean nothing else to orch (SPEC §10 reserves 0–5, 124, 128+). */
 const AGENT_CODES = [7, 9, 42, 77, 99];
 
-export function planFaults(rng: Rng, count: number, iterations: number, quick: boolean): Fault[] {
+export function planFaults(rng: Rng, count: number, iterations: number, quick: boolean, only: readonly FaultKind[] = FAULT_KINDS): Fault[] {
   const kinds: FaultKind[] = [];
-  while (kinds.length < count) kinds.push(...rng.shuffle([...FAULT_KINDS]));
+  while (kinds.length < count) kinds.push(...rng.shuffle([...only]));
   kinds.length = count;
   rng.shuffle(kinds);
-  // About four [SYNC commits per iteration; strike within the first 80% so every fault lands.
+  // About four [SYNC commits per iteration; strike within the first 80% so every fault lands
+  // (a split brain within the first 60%: it needs turns left to run and to recover from).
   const last = Math.max(4, Math.floor(iterations * 4 * 0.8));
-  const triggers = kinds.map(() => rng.int(3, last)).sort((a, b) => a - b);
+  const lastSplit = Math.max(4, Math.floor(iterations * 4 * 0.6));
+  const triggers = kinds.map((k) => rng.int(3, k === "split-brain" ? lastSplit : last));
   const scale = quick ? 0.35 : 1;
-  return kinds.map((kind, i) => ({
-    id: i + 1,
+  const duration = (kind: FaultKind) => {
+    if (kind === "outage") return rng.int(1000, 5000);
+    if (kind === "repo-lock") return rng.int(800, 4000);
+    if (kind === "split-brain") return rng.int(2000, 8000);
+    return rng.int(500, 3000);
+  };
+  const planned: Fault[] = kinds.map((kind, i) => ({
+    id: 0,
     kind,
     target: rng.pick(["galph", "ralph"] as const),
     trigger: triggers[i]!,
     delayMs: rng.int(0, 400),
-    durationMs: Math.round(scale * (kind === "outage" ? rng.int(1000, 5000) : kind === "repo-lock" ? rng.int(800, 4000) : rng.int(500, 3000))),
+    durationMs: Math.round(scale * duration(kind)),
     code: rng.pick(AGENT_CODES),
     recovery: rng.chance(0.5) ? "stamp" : "rerun",
     emptyRebaseDir: rng.chance(0.5),
     moment: rng.pick(["any", "agent", "after-agent"] as const),
+    splitMode: rng.pick(["turns", "seconds"] as const),
+    splitTurns: rng.int(1, 3),
+    splitStop: rng.pick(["any", "holding"] as const),
   }));
+  // Struck in trigger order, numbered in that order.
+  return planned.sort((a, b) => a.trigger - b.trigger).map((f, i) => ({ ...f, id: i + 1 }));
 }
 
 const other = (a: Actor): Actor => (a === "galph" ? "ralph" : "galph");
@@ -87,6 +106,10 @@ export class Injector {
   maxRecoveryAfterOutageMs = 0;
   private stopped = false;
   failure: string | null = null;
+  /** Broken promises only a fault can see (a second runner that did not exit 7 …). */
+  readonly violations: string[] = [];
+  readonly splitBrain = emptySplitBrainStats();
+  private readonly ctx: FaultContext;
 
   constructor(
     private readonly world: SoakWorld,
@@ -94,7 +117,10 @@ export class Injector {
     private readonly monitor: Monitor,
     private readonly t0: number,
     private readonly log: (line: string) => void,
-  ) {}
+    orchBin: string,
+  ) {
+    this.ctx = { world, runners, orchBin, log, violations: this.violations, until: (cond, ms) => this.until(cond, ms) };
+  }
 
   stop(): void {
     this.stopped = true;
@@ -144,7 +170,7 @@ export class Injector {
    * moment does not come within 20s. Returns the moment reached.
    */
   private async waitForMoment(fault: Fault, finished: () => boolean): Promise<string> {
-    const timed = ["kill9", "sigterm", "stale-rebase", "outage"].includes(fault.kind);
+    const timed = ["kill9", "sigterm", "stale-rebase", "outage", "split-brain"].includes(fault.kind);
     if (!timed || fault.moment === "any" || !this.runners.alive(fault.target)) {
       await Bun.sleep(fault.delayMs);
       return "any";
@@ -182,7 +208,7 @@ export class Injector {
             g.proc.kill("SIGTERM");
           } else {
             g.proc.kill("SIGKILL");
-            this.runners.killAgent(actor, "SIGTERM");
+            this.runners.killAgent(g.clone, "SIGTERM");
           }
           rec.injected = true;
           const exited = await Promise.race([g.proc.exited.then(() => true), Bun.sleep(60_000).then(() => false)]);
@@ -264,6 +290,15 @@ export class Injector {
         rec.note = this.thirdPush(fault.id);
         rec.injected = rec.note.startsWith("pushed");
         return;
+      case "split-brain":
+      case "second-runner": {
+        // A split brain needs turns left to run and to recover from: the other actor when the target is nearly done.
+        const roomy = [fault.target, other(fault.target)].find((a) => this.runners.alive(a) && this.runners.remaining(a) >= 2);
+        const actor = fault.kind === "split-brain" ? (roomy ?? this.liveTarget(fault)) : this.liveTarget(fault);
+        if (!actor) return void (rec.note = "no runner alive");
+        if (fault.kind === "split-brain") return splitBrain(this.ctx, fault, rec, actor, this.splitBrain);
+        return secondRunner(this.ctx, fault, rec, this.runners.alive(actor)!, this.splitBrain);
+      }
     }
   }
 

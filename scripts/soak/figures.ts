@@ -1,5 +1,7 @@
 /** The numbers a soak publishes, and their plain-text rendering. */
 import type { CheckStats } from "./check.ts";
+import type { SideStats } from "./check-side.ts";
+import type { SplitBrainStats } from "./runner-faults.ts";
 import { FAULT_KINDS, type FaultKind, type FaultRecord } from "./faults.ts";
 
 export interface Figures {
@@ -18,6 +20,8 @@ export interface Figures {
   peakRssMb: number;
   runtimeSec: number;
   stats: CheckStats;
+  side: SideStats;
+  splitBrain: SplitBrainStats;
 }
 
 export function collectFigures(opts: {
@@ -26,6 +30,8 @@ export function collectFigures(opts: {
   faultsPlanned: number;
   records: FaultRecord[];
   stats: CheckStats;
+  side: SideStats;
+  splitBrain: SplitBrainStats;
   restarts: number;
   humanStamps: number;
   rerunsAfterFailure: number;
@@ -55,6 +61,8 @@ export function collectFigures(opts: {
     peakRssMb: Math.round((opts.peakRssKb / 1024) * 10) / 10,
     runtimeSec: Math.round(opts.runtimeMs / 100) / 10,
     stats: opts.stats,
+    side: opts.side,
+    splitBrain: opts.splitBrain,
   };
 }
 
@@ -70,6 +78,10 @@ export function renderFigures(f: Figures): string {
     `  recoveries                ${f.recoveries.restarts} runner restarts, ${f.recoveries.humanStamps} orch stamp by hand, ${f.recoveries.rerunsAfterFailure} reruns after a failed turn, ${f.recoveries.outagesRidden} outages ridden out`,
     `  max recovery after remote back  ${(f.maxRecoveryAfterOutageMs / 1000).toFixed(2)}s`,
     `  max recovery by fault     ${rec || "n/a"}`,
+    `  split brains              extra runner waited naming the holder ${f.splitBrain.waited}, exited 7 ${f.splitBrain.fenced}, ran turns ${f.splitBrain.tookTurns} (${f.splitBrain.turnsTaken} turns); ${f.splitBrain.takeovers} orch takeover, ${f.splitBrain.restartsToRecount} restarts to recount`,
+    `  second runners            ${f.splitBrain.secondRunnersRefused} refused with exit 7 (slowest ${(f.splitBrain.maxSecondRunnerMs / 1000).toFixed(2)}s)`,
+    `  side channel              ${f.side.shippedLogs} shipped log files, ${f.side.stampsPublishedAlone} stamps published alone after a crash; ${f.side.agentRuns} agent runs never overlapping`,
+    `  secret scan               ${f.side.objectsScanned} objects (${(f.side.bytesScanned / 1024).toFixed(0)} KiB) on every ref of the remote`,
     `  orch peak RSS             ${f.peakRssMb} MB`,
     `  commits                   ${f.stats.commits} (${f.stats.syncCommits} [SYNC], ${f.stats.failStamps} fail stamps, ${f.stats.remarks} re-marks, ${f.stats.stampsNamingRebasedCommit} stamps naming a pre-rebase sha)`,
     `  runtime                   ${f.runtimeSec}s`,

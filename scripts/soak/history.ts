@@ -14,6 +14,8 @@ export interface HistoryCommit {
   files: string[];
   /** Bytes of the state file at this commit; null when absent. */
   state: string | null;
+  /** Receipt trailers the checker reads (SPEC §13, §14): Orch-Runner, Orch-Takeover, Orch-Log; "" when absent. */
+  trailers: { runner: string; takeover: string; log: string };
 }
 
 export interface History {
@@ -27,12 +29,14 @@ const US = "\x1f";
 
 export function readHistory(repo: string, branch: string, env: Record<string, string>, opts: { stateRel: string; finalFiles: string[] }): History {
   const ref = `refs/heads/${branch}`;
-  const log = sh(["git", "log", "--reverse", "--first-parent", "--no-renames", "--name-only", `--format=${RS}%H${US}%P${US}%an${US}%s${US}`, ref], repo, env);
+  const trailer = (key: string) => `%(trailers:key=${key},valueonly,separator=%x2C)`;
+  const format = `--format=${RS}%H${US}%P${US}%an${US}%s${US}${trailer("Orch-Runner")}${US}${trailer("Orch-Takeover")}${US}${trailer("Orch-Log")}${US}`;
+  const log = sh(["git", "log", "--reverse", "--first-parent", "--no-renames", "--name-only", format, ref], repo, env);
   if (log.code !== 0) throw new Error(`git log failed in ${repo}: ${log.stderr.trim()}`);
   const commits: HistoryCommit[] = [];
   for (const record of log.stdout.split(RS)) {
     if (!record.trim()) continue;
-    const [sha, parents, author, subject, rest] = record.split(US) as [string, string, string, string, string];
+    const [sha, parents, author, subject, runner, takeover, logPath, rest] = record.split(US) as string[] as [string, string, string, string, string, string, string, string];
     commits.push({
       sha,
       parents: parents.split(" ").filter(Boolean),
@@ -40,6 +44,7 @@ export function readHistory(repo: string, branch: string, env: Record<string, st
       subject,
       files: rest.split("\n").map((l) => l.trim()).filter(Boolean),
       state: null,
+      trailers: { runner: runner.trim(), takeover: takeover.trim(), log: logPath.trim() },
     });
   }
   // All state blobs through one `git cat-file --batch` process.
@@ -65,4 +70,52 @@ export function readHistory(repo: string, branch: string, env: Record<string, st
     finalFiles[path] = r.code === 0 ? r.stdout : null;
   }
   return { commits, finalFiles };
+}
+
+/** A commit of a side ref (refs/orch/*): its parents, message subject and the files of its tree. */
+export interface SideCommit {
+  sha: string;
+  parents: string[];
+  subject: string;
+  files: string[];
+}
+
+export interface SideRefs {
+  /** The final heartbeat of each actor with its heartbeat.json text; null when the ref is absent. */
+  heartbeats: Record<string, (SideCommit & { text: string | null }) | null>;
+  /** Each actor's log ref, newest commit first (empty when absent). */
+  logs: Record<string, SideCommit[]>;
+  /** Every ref under refs/orch/ on the remote. */
+  refs: string[];
+}
+
+/** Read the remote's side refs of `branch` for both actors. */
+export function readSide(repo: string, branch: string, env: Record<string, string>): SideRefs {
+  const refs = sh(["git", "for-each-ref", "--format=%(refname)", "refs/orch/"], repo, env).stdout.split("\n").filter(Boolean);
+  const chain = (ref: string, max?: number): SideCommit[] => {
+    const args = ["git", "log", ...(max ? [`-${max}`] : []), "--no-renames", "--name-only", "-m", "--first-parent", `--format=${RS}%H${US}%P${US}%s${US}`, ref];
+    const r = sh(args, repo, env);
+    if (r.code !== 0) return [];
+    return r.stdout
+      .split(RS)
+      .filter((x) => x.trim())
+      .map((record) => {
+        const [sha, parents, subject, rest] = record.split(US) as [string, string, string, string];
+        return { sha, parents: parents.split(" ").filter(Boolean), subject, files: rest.split("\n").map((l) => l.trim()).filter(Boolean) };
+      });
+  };
+  const side: SideRefs = { heartbeats: {}, logs: {}, refs };
+  for (const actor of ["galph", "ralph"]) {
+    const hbRef = `refs/orch/heartbeat/${actor}/${branch}`;
+    const [hb] = refs.includes(hbRef) ? chain(hbRef, 1) : [];
+    if (hb) {
+      const r = sh(["git", "show", `${hb.sha}:heartbeat.json`], repo, env);
+      // The tree as a whole, not only what changed (a parentless commit lists all its files anyway).
+      const tree = sh(["git", "ls-tree", "-r", "--name-only", hb.sha], repo, env).stdout.split("\n").filter(Boolean);
+      side.heartbeats[actor] = { ...hb, files: tree, text: r.code === 0 ? r.stdout : null };
+    } else side.heartbeats[actor] = null;
+    const logRef = `refs/orch/logs/${actor}/${branch}`;
+    side.logs[actor] = refs.includes(logRef) ? chain(logRef) : [];
+  }
+  return side;
 }

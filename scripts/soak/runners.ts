@@ -3,7 +3,9 @@
  * compiled binary, one "generation" after another: whenever a runner exits
  * (killed, interrupted, failed), it is relaunched with the turns it still owes,
  * computed from the remote's state (and its own clone's, for a stamp not yet
- * pushed). Each generation commits as author `<actor>-g<n>`.
+ * pushed). Each generation commits as author `<actor>-g<n>`. A split-brain
+ * fault starts an extra runner of an actor in another clone: it takes the next
+ * generation number of that actor, and is never relaunched.
  */
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
@@ -17,6 +19,10 @@ export interface Gen {
   actor: Actor;
   gen: number;
   author: string;
+  /** The clone's name: the actor's own (`galph`, `ralph`) or an extra machine's (`extra-7`). */
+  clone: string;
+  /** A split-brain runner on another clone (not kept going by the soak). */
+  extra: boolean;
   proc: Subprocess;
   startedAt: number;
   endedAt: number | null;
@@ -49,6 +55,8 @@ export class Runners {
   readonly recovering: Record<Actor, boolean> = { galph: false, ralph: false };
   private readonly holds: Record<Actor, number> = { galph: 0, ralph: 0 };
   private readonly counters: Record<Actor, number> = { galph: 0, ralph: 0 };
+  /** While set (a split brain of that actor), every runner of the actor started is marked hit by it. */
+  readonly affecting: Record<Actor, InterruptingFault | null> = { galph: null, ralph: null };
   private stopped = false;
   humanStamps = 0;
   restarts = 0;
@@ -91,11 +99,8 @@ export class Runners {
   /** Stop everything now (end of soak or abort): SIGKILL runners and their agents. */
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const a of ["galph", "ralph"] as const) {
-      const g = this.alive(a);
-      if (g) g.proc.kill("SIGKILL");
-      this.killAgent(a, "SIGKILL");
-    }
+    for (const g of this.gens) if (g.exit === null) g.proc.kill("SIGKILL");
+    for (const clone of new Set(this.gens.map((g) => g.clone))) this.killAgent(clone, "SIGKILL");
     await Promise.all(this.gens.map((g) => Promise.race([g.proc.exited, Bun.sleep(5000)])));
     if (this.sampler) clearInterval(this.sampler);
   }
@@ -119,7 +124,7 @@ export class Runners {
       this.recovering[actor] = true;
       try {
         this.killAgent(actor, "SIGTERM");
-        await this.waitForOrphans(actor);
+        await this.waitForOrphans(this.world.clones[actor]);
         g.doneAtExit = this.remaining(actor) === 0;
         const claimed = this.world.readEvents().filter((e) => e.type === "agent-fail" && e.actor === actor && Number(e.gen) === g.gen);
         for (const e of claimed) {
@@ -149,9 +154,29 @@ export class Runners {
     }
   }
 
-  private launch(actor: Actor, loops: number): Gen {
+  /**
+   * A second runner of `actor` on another clone (a split brain): started like the
+   * others, never relaunched; `exited` resolves once it has exited and its agent
+   * and git children are gone.
+   */
+  launchExtra(actor: Actor, clone: string, dir: string, loops: number): { gen: Gen; exited: Promise<void> } {
+    const g = this.launch(actor, loops, { clone, dir });
+    const exited = g.proc.exited.then(async () => {
+      g.endedAt = Date.now();
+      const sig = g.proc.signalCode;
+      g.exit = { code: sig ? null : g.proc.exitCode, signal: sig ? String(sig) : null };
+      this.killAgent(clone, "SIGTERM");
+      await this.waitForOrphans(dir);
+      g.doneAtExit = this.remaining(actor) === 0;
+      this.opts.log(`${g.author} (extra, on ${clone}) exited ${g.exit.signal ?? g.exit.code} after ${((g.endedAt - g.startedAt) / 1000).toFixed(1)}s`);
+    });
+    return { gen: g, exited };
+  }
+
+  private launch(actor: Actor, loops: number, where?: { clone: string; dir: string }): Gen {
     const gen = ++this.counters[actor];
     const author = `${actor}-g${gen}`;
+    const clone = where?.clone ?? actor;
     const stdoutPath = join(this.world.runnerLogs, `${author}.out`);
     const stderrPath = join(this.world.runnerLogs, `${author}.err`);
     const out = openSync(stdoutPath, "a");
@@ -167,19 +192,21 @@ export class Runners {
       "--max-wait-sec",
       String(this.opts.maxWaitSec),
     ];
-    const proc = Bun.spawn(argv, { cwd: this.world.clones[actor], env: this.world.env(author, { SOAK_GEN: String(gen) }), stdin: "ignore", stdout: out, stderr: err });
+    const cwd = where?.dir ?? this.world.clones[actor];
+    const proc = Bun.spawn(argv, { cwd, env: this.world.env(author, { SOAK_GEN: String(gen), SOAK_CLONE: clone }), stdin: "ignore", stdout: out, stderr: err });
     closeSync(out);
     closeSync(err);
-    const g: Gen = { actor, gen, author, proc, startedAt: Date.now(), endedAt: null, exit: null, hitBy: [], agentFailCodes: [], loops, doneAtExit: false, stdoutPath, stderrPath, rssPeakKb: 0 };
+    const hitBy: InterruptingFault[] = this.affecting[actor] ? [this.affecting[actor]!] : [];
+    const g: Gen = { actor, gen, author, clone, extra: where !== undefined, proc, startedAt: Date.now(), endedAt: null, exit: null, hitBy, agentFailCodes: [], loops, doneAtExit: false, stdoutPath, stderrPath, rssPeakKb: 0 };
     this.gens.push(g);
-    this.current[actor] = g;
-    this.opts.log(`${author} started: orch ${COMMAND[actor]} --sync-loops ${loops}`);
+    if (!where) this.current[actor] = g;
+    this.opts.log(`${author} started${where ? ` on ${clone}` : ""}: orch ${COMMAND[actor]} --sync-loops ${loops}`);
     return g;
   }
 
-  /** After its runner died, the agent dies too (as on a crashed machine). */
-  killAgent(actor: Actor, signal: "SIGTERM" | "SIGKILL"): void {
-    const pidFile = join(this.world.control, `${actor}.agent.pid`);
+  /** After its runner died, the agent dies too (as on a crashed machine). `clone`: the clone's name (the actor's own is named after it). */
+  killAgent(clone: string, signal: "SIGTERM" | "SIGKILL"): void {
+    const pidFile = join(this.world.control, `${clone}.agent.pid`);
     if (!existsSync(pidFile)) return;
     try {
       const pid = Number(readFileSync(pidFile, "utf8"));
@@ -191,8 +218,7 @@ export class Runners {
    * Wait until no process works in the actor's clone (a killed runner's git child
    * finishes on its own), so the next generation starts from a settled clone.
    */
-  private async waitForOrphans(actor: Actor): Promise<void> {
-    const dir = this.world.clones[actor];
+  private async waitForOrphans(dir: string): Promise<void> {
     const deadline = Date.now() + 15_000;
     for (;;) {
       const pids = processesIn(dir);
@@ -236,16 +262,26 @@ export class Runners {
   }
 
   info(): GenInfo[] {
-    return this.gens.map((g) => ({
+    return this.gens.map((g) => this.infoOf(g));
+  }
+
+  private infoOf(g: Gen): GenInfo {
+    const said = `${tail(g.stdoutPath, 100_000)}\n${tail(g.stderrPath, 100_000)}`;
+    return {
       author: g.author,
       actor: g.actor,
       gen: g.gen,
+      clone: g.clone,
+      extra: g.extra,
+      pid: g.proc.pid,
+      publishedStamps: [...said.matchAll(/found an unpushed (galph|ralph) stamp \(i=(\d+) (ok|fail)\)/g)].map((m) => `${m[1]} i=${m[2]} ${m[3]}`),
+      sideOff: /^.*refuses pushes to refs\/orch.*$/m.exec(said)?.[0] ?? null,
       hitBy: g.hitBy,
       agentFailCodes: g.agentFailCodes,
       exit: g.exit,
       doneAtExit: g.doneAtExit,
       stderrTail: tail(g.stderrPath, 5),
-    }));
+    };
   }
 }
 

@@ -1,7 +1,10 @@
 /**
  * The soak's world: a temporary bare remote, one clone per runner ("machines"),
- * a third clone for unrelated pushes, and a control directory shared with the
- * fake agents. Everything runs with a hermetic git configuration.
+ * a third clone for unrelated pushes (and a person's `orch takeover`), more
+ * clones made on demand (a split brain: the same actor started on another
+ * machine), and a control directory shared with the fake agents. Everything
+ * runs with a hermetic git configuration, and with the planted secrets in
+ * every process's environment.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -35,7 +38,7 @@ export class SoakWorld {
   private readonly baseEnv: Record<string, string>;
   remoteIsAway = false;
 
-  constructor(opts: { orchBin: string; bun?: string; agentDirt?: number }) {
+  constructor(opts: { orchBin: string; bun?: string; agentDirt?: number; env?: Record<string, string> }) {
     this.root = mkdtempSync(join(tmpdir(), "orch-soak-"));
     this.remote = join(this.root, "remote.git");
     this.remoteAway = join(this.root, "remote.git.away");
@@ -56,7 +59,7 @@ export class SoakWorld {
       if (/^(GIT_|ORCH_|SOAK_|SYNC_LOOPS|POLL_INTERVAL|MAX_WAIT_SEC|STATE_FILE|ORCHESTRATION_BRANCH|CODEX_CMD|CLAUDE_CMD|HEARTBEAT_SECS|LOOP_PROMPT)/.test(k)) continue;
       env[k] = v;
     }
-    this.baseEnv = { ...env, HOME: home, GIT_CONFIG_GLOBAL: cfg, GIT_CONFIG_NOSYSTEM: "1", GIT_TERMINAL_PROMPT: "0", NO_COLOR: "1", SOAK_AGENT_DIRT: String(opts.agentDirt ?? 0.15) };
+    this.baseEnv = { ...env, HOME: home, GIT_CONFIG_GLOBAL: cfg, GIT_CONFIG_NOSYSTEM: "1", GIT_TERMINAL_PROMPT: "0", NO_COLOR: "1", SOAK_AGENT_DIRT: String(opts.agentDirt ?? 0.15), ...(opts.env ?? {}) };
     this.clones = { galph: join(this.root, "galph"), ralph: join(this.root, "ralph"), third: join(this.root, "third") };
     this.setup(opts.bun ?? process.execPath);
   }
@@ -101,6 +104,11 @@ export class SoakWorld {
         "[loop]",
         `agent = ${JSON.stringify([bun, FAKE_AGENT, "ralph", this.control])}`,
         "",
+        "# Heartbeats and shipped logs stay on (the defaults); a heartbeat every second while",
+        "# waiting or running makes two runners of one actor meet on the lease within a fault.",
+        "[sync]",
+        "heartbeat_push_sec = 1",
+        "",
         "# The fake agents never touch input.md: no stalemate breaker here.",
         "[stalemate]",
         "cycles = 0",
@@ -118,6 +126,15 @@ export class SoakWorld {
       this.gitOk(this.root, ["clone", "-q", this.remote, dir]);
       this.gitOk(dir, ["checkout", "-q", "-B", this.branch, `origin/${this.branch}`]);
     }
+  }
+
+  /** Another machine: a fresh clone of the remote on the shared branch (its own orch clone id). */
+  addClone(name: string): string {
+    const dir = join(this.root, name);
+    this.gitOk(this.root, ["clone", "-q", this.remotePath(), dir]);
+    this.gitOk(dir, ["checkout", "-q", "-B", this.branch, `origin/${this.branch}`]);
+    if (this.remoteIsAway) this.gitOk(dir, ["remote", "set-url", "origin", this.remote]);
+    return dir;
   }
 
   // ---- the remote -----------------------------------------------------------

@@ -195,8 +195,16 @@ export class Side {
         const { lost, refused } = this.settle(updates, status);
         if (refused) return this.disable(refusalReasons(result));
         if (lost.length === 0) return;
-        if (!opts.keep || attempt > 0) throw this.lostLease(lost[0]!);
-        this.repo.git.log(`[sync] another runner wrote ${lost.map((u) => u.dst).join(", ")}; this one holds the turn and takes it back`);
+        if (!opts.keep) throw this.lostLease(lost[0]!);
+        if (attempt >= 2) {
+          // Two runners starting (or changing phase) at the same moment: the marks decide who runs
+          // a turn; the one that does not hold one loses at its next periodic push.
+          this.repo.git.log(`[sync] another runner keeps writing ${lost.map((u) => u.dst).join(", ")}; leaving it for now`);
+          for (const u of lost) this.watch.known.set(u.dst, (await this.watch.list()).get(u.dst) ?? null);
+          return;
+        }
+        this.repo.git.log(`[sync] another runner wrote ${lost.map((u) => u.dst).join(", ")}; taking it back`);
+        await Bun.sleep(20 + Math.random() * 80);
         updates = await this.released(updates, lost);
       }
     } catch (e) {
