@@ -36,6 +36,8 @@ export interface SideStats {
   bytesScanned: number;
 }
 
+/** `<actor>-summaries/iter-NNNNN_<stamp>-summary.md` (SPEC §5): group 2 is `iter-NNNNN_<stamp>`. */
+const SUMMARY_RE = /^(galph|ralph)-summaries\/(iter-\d{5}_\d{8}_\d{6})-summary\.md$/;
 const LOG_RE = /^(galph|ralph)\/iter-(\d+)_[^/]+\.log(\.jsonl)?$/;
 
 export function checkSide(input: SideInput): { violations: string[]; stats: SideStats } {
@@ -83,6 +85,14 @@ function checkShippedLogs(input: SideInput, v: string[], stats: SideStats): void
       const m = /^logs (galph|ralph) i=(\d+)$/.exec(c.subject);
       if (!m || m[1] !== actor) v.push(`${where}: subject is not "logs ${actor} i=<N>"`);
       for (const file of c.files) {
+        // A turn's summary travels with its log: it must belong to a shipped, stamped log of the same turn.
+        const sm = SUMMARY_RE.exec(file);
+        if (sm && sm[1] === actor) {
+          const prefix = `${actor}/${sm[2]}`;
+          const owner = [...stamped.keys()].find((l) => l.startsWith(prefix));
+          if (!owner) v.push(`${where}: ships ${file}, but no stamp on the branch names a log of that turn`);
+          continue;
+        }
         const f = LOG_RE.exec(file);
         if (!f || f[1] !== actor) {
           v.push(`${where}: ships ${file}, which is not one of ${actor}'s logs`);
