@@ -45,7 +45,12 @@ if (!existsSync(CLAUDE) || !existsSync(CODEX)) {
 
 const port = 18000 + Math.floor(Math.random() * 1000);
 const work = mkdtempSync(join(tmpdir(), "orch-real-agents-"));
-const server = Bun.spawn(["node", join(ROOT, "test/fixtures/fake-model-server.js"), "--port", String(port), "--log", join(work, "requests.jsonl")], { stdout: "ignore", stderr: "ignore" });
+const server = Bun.spawn(["node", join(ROOT, "test/fixtures/fake-model-server.js"), "--port", String(port), "--log", join(work, "requests.jsonl")], {
+  // The usage limit of case 2 resets in 5 s (the server's default is an hour).
+  env: { ...(process.env as Record<string, string>), FAKE_RESET_SECONDS: "5" },
+  stdout: "ignore",
+  stderr: "ignore",
+});
 const control = (path: string) => fetch(`http://127.0.0.1:${port}${path}`).then((r) => r.text());
 try {
   for (let i = 0; i < 50; i++) {
@@ -120,7 +125,7 @@ try {
 
   console.log("\n2. codex hits its usage limit once");
   await control("/__mode/429-usage?times=1");
-  const two = sh([ORCH, "pair", "--no-push", "--sync-loops", "1", "--poll-interval", "0"], repo, { ...env, FAKE_RESET_SECONDS: "5" });
+  const two = sh([ORCH, "pair", "--no-push", "--sync-loops", "1", "--poll-interval", "0"], repo, env);
   check(two.code === 0, `orch pair exits 0 after waiting (got ${two.code})`);
   check(/galph blocked by a usage limit until/.test(two.stdout), "the limit is said and waited out");
   const last = sh(["git", "log", "-1", "--format=%(trailers:only,unfold)", "--grep=actor=galph → next=ralph"], repo, env).stdout;
