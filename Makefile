@@ -57,6 +57,10 @@ docs: deps
 demo: build
 	@$(BUN) scripts/demo.ts
 
+# The one-machine start: orch init --pair, then orch pair, in a repository without a remote.
+demo-pair: build
+	@$(BUN) scripts/demo-pair.ts
+
 # Optional, outside make test: the real claude and codex CLIs (installed from npm into
 # .real-agents/) against test/fixtures/fake-model-server.js on a loopback port.
 test-real-agents: build

@@ -6,7 +6,9 @@
 #                       (input.md is on the supervisor's doc/meta whitelist)
 #   ralph (loop):       reads input.md and appends the step to src/progress.txt
 # usage: demo-agent.sh galph|ralph
-# orch sets ORCH_ACTOR, ORCH_ITERATION, ORCH_BRANCH and ORCH_LOG for the agent.
+# orch sets ORCH_ACTOR, ORCH_ITERATION, ORCH_BRANCH, ORCH_LOG and ORCH_SUMMARY for
+# the agent; like a real agent told so by its prompt, it leaves a short summary
+# of its turn at $ORCH_SUMMARY (orch tail --source summaries shows them).
 set -eu
 role="${1:?usage: demo-agent.sh galph|ralph}"
 iteration="${ORCH_ITERATION:-?}"
@@ -39,3 +41,9 @@ ralph)
   ;;
 esac
 echo "$role: committed $(git rev-parse --short HEAD)"
+if [ -n "${ORCH_SUMMARY:-}" ]; then
+  case "$role" in
+  galph) printf '# galph, iteration %s\n\nAsked ralph for step %s in input.md.\n' "$iteration" "$iteration" ;;
+  ralph) printf '# ralph, iteration %s\n\nDid %s: src/progress.txt has %s lines.\n' "$iteration" "${task:-a step}" "$(wc -l <src/progress.txt | tr -d ' ')" ;;
+  esac >"$ORCH_SUMMARY"
+fi

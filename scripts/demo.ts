@@ -4,12 +4,15 @@
  * on one branch. Machine A runs `orch supervisor --sync-via-git`, machine B
  * runs `orch loop --sync-via-git`, concurrently, for 3 iterations, with the
  * small agent scripts/demo-agent.sh. Then it prints the branch history, the
- * final state file, the logs, `orch status` and, last, the `orch tail` digest.
+ * final state file, the logs (each machine has both actors', by the side
+ * channel), `orch status`, the `orch tail` digest, `orch report` and, last,
+ * `orch tail feature-demo -n 3 --source summaries`.
  * Hermetic: its own git config (no identity needed), a temp dir removed at the
  * end (KEEP=1 keeps it). Exits 0 when the run ended as it should.
- * The workspace helpers are exported for scripts/bench-engine.ts.
+ * The workspace helpers are exported for scripts/bench-engine.ts, the printing
+ * ones for scripts/demo-pair.ts.
  */
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 
@@ -122,11 +125,11 @@ export function cleanUpOnSignal(cleanup: () => void): void {
   }
 }
 
-// ---- the demo ------------------------------------------------------------------
+// ---- the demo (scripts/demo-pair.ts borrows the printing helpers) ------------------------------------------------------------------
 
-const out = (line = "") => process.stdout.write(line + "\n");
-const heading = (title: string) => out(`\n── ${title} ${"─".repeat(Math.max(3, 72 - title.length))}`);
-const indent = (text: string, by = "  ") => text.replace(/\n$/, "").split("\n").map((l) => by + l).join("\n");
+export const out = (line = "") => process.stdout.write(line + "\n");
+export const heading = (title: string) => out(`\n── ${title} ${"─".repeat(Math.max(3, 72 - title.length))}`);
+export const indent = (text: string, by = "  ") => text.replace(/\n$/, "").split("\n").map((l) => by + l).join("\n");
 
 /** Copy a child's output to ours line by line, each line labelled with its machine. */
 async function relay(stream: ReadableStream<Uint8Array>, label: string, keep: string[]): Promise<void> {
@@ -145,7 +148,7 @@ async function relay(stream: ReadableStream<Uint8Array>, label: string, keep: st
   if (pending) emit(pending);
 }
 
-async function runMachine(label: string, cwd: string, args: string[], env: Record<string, string>): Promise<{ code: number; lines: string[] }> {
+export async function runMachine(label: string, cwd: string, args: string[], env: Record<string, string>): Promise<{ code: number; lines: string[] }> {
   const proc = Bun.spawn([ORCH, ...args], { cwd, env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   children.add(proc);
   const killer = setTimeout(() => proc.kill("SIGTERM"), (MAX_WAIT_SEC + 15) * 1000);
@@ -169,7 +172,7 @@ function filesUnder(dir: string, base: string): string[] {
 
 function showLogs(machine: string, dir: string): string[] {
   const logs = filesUnder(join(dir, "logs"), dir);
-  heading(`${machine}: log files written (${logs.length})`);
+  heading(`${machine}: log files (${logs.length}: turn logs and summaries, its own and its peer's)`);
   for (const log of logs) out(`  ${log}  (${readFileSync(join(dir, log), "utf8").split("\n").length - 1} lines)`);
   const last = logs.at(-1);
   if (last) {
@@ -179,30 +182,12 @@ function showLogs(machine: string, dir: string): string[] {
   return logs;
 }
 
-/**
- * Whether `orch <command>` is built yet. The command is listed while it is being
- * written (its placeholder answers --help with "(in progress)" and fails when run).
- */
-function commandAvailable(command: string, ws: Workspace): boolean {
-  const help = run([ORCH, command, "--help"], ws.a, ws.env);
-  return help.code === 0 && !/\(in progress\)|not built yet/i.test(help.stdout + help.stderr);
-}
-
-/** Run an optional step (status, tail); returns false when it ran and failed. */
-function optionalStep(title: string, command: string, args: string[], cwd: string, ws: Workspace, before?: () => void): boolean {
+/** Run `orch <args>` on one machine under a heading, echoing its output; false when it failed. */
+export function step(title: string, args: string[], cwd: string, env: Record<string, string>): boolean {
   heading(title);
-  if (!commandAvailable(command, ws)) {
-    out(`  (orch ${command} is not available in this build yet; skipped)`);
-    return true;
-  }
-  before?.();
-  const r = run([ORCH, command, ...args], cwd, ws.env);
-  if (r.code !== 0 && /not built yet/i.test(r.stderr)) {
-    out(`  (orch ${command} is not available in this build yet; skipped)`);
-    return true;
-  }
+  const r = run([ORCH, ...args], cwd, env);
   if (r.stdout) process.stdout.write(r.stdout.endsWith("\n") ? r.stdout : r.stdout + "\n");
-  if (r.code !== 0) out(`  orch ${command} exited ${r.code}: ${r.stderr.trim() || "(no message)"}`);
+  if (r.code !== 0) out(`  orch ${args[0]} exited ${r.code}: ${r.stderr.trim() || "(no message)"}`);
   return r.code === 0;
 }
 
@@ -253,6 +238,7 @@ async function main(): Promise<number> {
     out("  ·");
     out(indent(ws.git(ws.remote, "show", `${BRANCH}:src/progress.txt`)));
 
+    // Each machine holds its own logs and, through the side channel, its peer's.
     const aLogs = showLogs("machine A", ws.a);
     const bLogs = showLogs("machine B", ws.b);
 
@@ -263,18 +249,21 @@ async function main(): Promise<number> {
     if (state.iteration !== LOOPS + 1 || state.expected_actor !== "galph" || state.status !== "complete") {
       problems.push(`final state is iteration=${state.iteration} expected_actor=${state.expected_actor} status=${state.status}, expected iteration=${LOOPS + 1} galph complete`);
     }
-    if (aLogs.length !== LOOPS || bLogs.length !== LOOPS) problems.push(`expected ${LOOPS} logs per machine, found ${aLogs.length} (A) and ${bLogs.length} (B)`);
-
-    if (!optionalStep("orch status (machine A)", "status", [], ws.a, ws)) out("  (orch status failed; see above)");
+    const turnLogs = (logs: string[], actor: string) => logs.filter((l) => l.includes(`/${actor}/`) && l.endsWith(".log")).length;
+    for (const [machine, logs] of [["A", aLogs], ["B", bLogs]] as const) {
+      for (const actor of ["galph", "ralph"]) {
+        if (turnLogs(logs, actor) !== LOOPS) problems.push(`machine ${machine} holds ${turnLogs(logs, actor)} ${actor} logs, expected ${LOOPS}`);
+      }
+    }
 
     const prefix = BRANCH.replace(/\//g, "-");
+    if (!step("orch status (machine A)", ["status"], ws.a, ws.env)) problems.push("orch status failed");
+    if (!step(`orch tail ${prefix} -n 1 (machine A: both actors' last logs; machine B's came by the side channel)`, ["tail", prefix, "-n", "1"], ws.a, ws.env)) problems.push("orch tail failed");
+    if (!step("orch report (machine B: the morning report of the last 24 h)", ["report"], ws.b, ws.env)) problems.push("orch report failed");
+    if (!step(`orch tail ${prefix} -n 3 --source summaries (machine A: what each turn says it did)`, ["tail", prefix, "-n", "3", "--source", "summaries"], ws.a, ws.env)) {
+      problems.push("orch tail --source summaries failed");
+    }
     out(`\n  total ${((performance.now() - started) / 1000).toFixed(1)} s; ${problems.length === 0 ? "the demo ran as expected" : "PROBLEMS: " + problems.join("; ")}`);
-    // Logs are not committed (logs/ is ignored), so each machine only has its own;
-    // the digest is shown on machine A with machine B's logs copied next to its own.
-    const tailOk = optionalStep(`orch tail ${prefix} (machine A, with machine B's logs copied in)`, "tail", [prefix], ws.a, ws, () =>
-      cpSync(join(ws.b, "logs"), join(ws.a, "logs"), { recursive: true }),
-    );
-    if (!tailOk) problems.push("orch tail failed");
     return problems.length === 0 ? 0 : 1;
   } finally {
     removeWorkspace();

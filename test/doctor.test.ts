@@ -106,6 +106,17 @@ describe("orch doctor", () => {
     }
     const none = await doctor({ flags: { remote: "upstream" } });
     expect(check(none, "remote")).toMatchObject({ ok: false, detail: "no remote 'upstream' in this clone" });
+    expect(check(none, "remote").fix).toContain("orch doctor --for pair");
+  });
+
+  test("--for pair: no remote is fine (orch pair keeps everything here); the reviewer prompt is checked when reviews are on", async () => {
+    const checks = await doctor({ flags: { remote: "upstream" }, pair: true });
+    expect(failing(checks)).toEqual([]);
+    expect(check(checks, "remote").detail).toContain("orch pair keeps everything in this clone");
+    expect(checks.some((c) => c.name === "side channel")).toBe(false);
+    const reviews = await doctor({ pair: true, extraEnv: { ORCH_PAIR_REVIEW_EVERY: "2", ORCH_PAIR_REVIEWER_PROMPT: "prompts/missing.md" } });
+    expect(failing(reviews)).toEqual(["reviewer prompt"]);
+    expect(check(reviews, "reviewer prompt").detail).toBe("reviewer prompt prompts/missing.md is missing (pair.review_every = 2)");
   });
 
   test("state file invalid", async () => {

@@ -74,9 +74,20 @@ describe("orch pair", () => {
     expect(r.stderr).not.toContain("orch:");
     expect(r.code).toBe(0);
     expect(JSON.parse(readFileSync(join(dir, "sync/state.json"), "utf8"))).toMatchObject({ iteration: 2, status: "complete" });
-    const pushed = sh([process.env.ORCH_BIN ?? join(import.meta.dir, "../dist/orch"), "pair", "--push"], { cwd: dir, env });
+    const orch = (...args: string[]) => sh([process.env.ORCH_BIN ?? join(import.meta.dir, "../dist/orch"), ...args], { cwd: dir, env });
+    const pushed = orch("pair", "--push");
     expect(pushed.code).toBe(2);
     expect(pushed.stderr).toContain("has no remote 'origin'");
+    // status and report read this clone: no fetch failure, no "unpushed" nagging.
+    const status = orch("status");
+    expect(status.code).toBe(0);
+    expect(status.stdout).toContain("this clone only (no remote 'origin')");
+    expect(status.stdout).not.toMatch(/FETCH FAILED|unpushed|WARNING/);
+    expect(JSON.parse(orch("status", "--json").stdout)).toMatchObject({ fetch: "local", fetch_error: null, sync: { unpushed_stamps: [] } });
+    const report = orch("report", "--json");
+    expect(report.code).toBe(0);
+    expect(JSON.parse(report.stdout)).toMatchObject({ fetch: "local", fetch_error: null });
+    expect(orch("report").stdout).not.toContain("FETCH FAILED");
   }, 40_000);
 
   test("review every 2: the reviewer prompt runs on cycles 2 and 4, and the log name and the receipt say so", () => {

@@ -47,7 +47,7 @@ describe("orch writes a summary when the agent did not", () => {
   }, 90_000);
 
   test("an agent that writes its own summary at $ORCH_SUMMARY: kept untouched", () => {
-    const agent = ["sh", "-c", 'cat >/dev/null; mkdir -p "$(dirname "$ORCH_SUMMARY")"; printf "# mine\\n" > "$ORCH_SUMMARY"'];
+    const agent = ["sh", "-c", 'cat >/dev/null; printf "# mine\\n" > "$ORCH_SUMMARY"'];
     const { a } = makeEngineWorld({ supervisorAgent: agent });
     expect(a.orch(["supervisor", ...FAST, "--sync-loops", "1", "--max-wait-sec", "0.2"]).code).toBe(5);
     const g = summaries(a, "galph");

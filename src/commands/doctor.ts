@@ -12,6 +12,7 @@ export const help: CommandHelp = {
   examples: [
     ["orch doctor", "Check everything, for both roles"],
     ["orch doctor --for loop", "On machine B, which runs only the loop: skip the supervisor's prompt and agent"],
+    ["orch doctor --for pair", "One machine, both roles (orch pair): a clone without a remote is fine"],
   ],
   exits: [
     [0, "every check passed"],
@@ -24,13 +25,14 @@ export default defineCommand({
   meta: { name: "orch doctor" },
   args: {
     ...settingArgs("doctor"),
-    for: { type: "string", description: "Check only this role's prompt and agent (supervisor|loop; default: both)", valueHint: "ROLE" },
+    for: { type: "string", description: "Check only this role's prompt and agent (supervisor|loop), or both for orch pair, where no remote is needed (pair); default: both", valueHint: "ROLE" },
     ...commonArgs,
   },
   async run({ args }) {
     const role = args.for;
-    if (role !== undefined && role !== "supervisor" && role !== "loop") throw usageError(`--for must be supervisor or loop, got '${role}'`);
-    const checks = await runDoctor({ configPath: args.config, flags: givenSettingFlags("doctor", args), roles: role ? [roleByCommand(role)] : undefined });
+    if (role !== undefined && role !== "supervisor" && role !== "loop" && role !== "pair") throw usageError(`--for must be supervisor, loop or pair, got '${role}'`);
+    const pair = role === "pair";
+    const checks = await runDoctor({ configPath: args.config, flags: givenSettingFlags("doctor", args), roles: role && !pair ? [roleByCommand(role)] : undefined, pair });
     process.stdout.write(renderDoctor(checks));
     return doctorPassed(checks) ? 0 : 1;
   },

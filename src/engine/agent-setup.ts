@@ -2,12 +2,11 @@
  * What a turn's agent run needs, read from the role's settings: argv, prompt,
  * timeouts, environment, and the per-clone record of its process group.
  */
-import { statSync } from "node:fs";
-import { join, relative } from "node:path";
-import { OrchError, Exit } from "../core/errors.ts";
+import { mkdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { OrchError, Exit, errorMessage } from "../core/errors.ts";
 import type { Config } from "../core/config.ts";
 import { turnPrompt, type Role } from "../core/roles.ts";
-import { readFileSync } from "node:fs";
 import { findExecutable, writeAll } from "../core/proc.ts";
 import { reapLeftoverAgent } from "./leftover.ts";
 import { adapterFor, type AgentKind } from "../agents/index.ts";
@@ -123,6 +122,14 @@ export function agentRun(
 ): AgentRun {
   const a = agentSettings(role, place);
   const { log, shutdown, say } = turn;
+  // The agent is told to write $ORCH_SUMMARY: its folder must exist first.
+  if (turn.summary) {
+    try {
+      mkdirSync(dirname(turn.summary), { recursive: true });
+    } catch (e) {
+      log.line(`[orch] cannot create the summary folder ${dirname(turn.summary)}: ${errorMessage(e)}`);
+    }
+  }
   return {
     argv: a.argv,
     prompt: readFileSync(turn.promptPath ?? a.promptPath),

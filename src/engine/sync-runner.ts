@@ -134,7 +134,7 @@ export class SyncRunner {
     const { repo, roles } = this;
     const loops = repo.config.get("sync.loops");
     for (const role of roles) await reapLeftover(role, repo, this.say);
-    this.say(`[sync] ${roles.map((r) => r.command).join("+")}: ${roles.map((r) => r.actor).join("+")} on ${repo.remote}/${repo.branch}, ${loops} turn(s)`);
+    this.say(`[sync] ${roles.map((r) => r.command).join("+")}: ${roles.map((r) => r.actor).join("+")} on ${this.offline ? `${repo.branch} (this clone only: nothing is pushed)` : `${repo.remote}/${repo.branch}`}, ${loops} turn(s)`);
     if (roles.some((r) => r.initialisesState)) await this.initStateIfMissing();
     // Crash leftovers exist only at start-up: within a run a failed push exits.
     await this.locked(() => this.discardUncommittedState());

@@ -1,5 +1,5 @@
 import { accessSync, constants, statSync } from "node:fs";
-import { join, relative } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { OrchError, errorMessage } from "../core/errors.ts";
 import { firstLine, gitVersion, type Git } from "../core/git.ts";
 import { tryLock } from "../core/lock.ts";
@@ -26,6 +26,8 @@ export interface DoctorOptions {
   flags?: Record<string, string | boolean | undefined>;
   /** Roles whose prompt and agent are checked (a machine often runs only one). */
   roles?: readonly Role[];
+  /** For `orch pair`: both roles, and a clone without the remote is fine (everything stays here). */
+  pair?: boolean;
   /** Timeouts (tests shorten them). */
   remoteTimeoutMs?: number;
   versionTimeoutMs?: number;
@@ -82,12 +84,14 @@ export async function runDoctor(opts: DoctorOptions): Promise<Check[]> {
   else checks.push({ name: "branch", ok: true, detail: `branch ${branch} checked out` });
 
   // Slow probes run concurrently: the remote (up to ~10 s) and each agent's --version (up to 5 s).
-  const remoteCheck = checkRemote(ctx, remote, branch, opts.remoteTimeoutMs ?? 10_000);
+  const remoteCheck = checkRemote(ctx, remote, branch, opts.remoteTimeoutMs ?? 10_000, opts.pair ?? false);
   const agentChecks = roles.map((role) => checkAgent(ctx, role, roles.length, opts.versionTimeoutMs ?? 5_000));
   checks.push(...(await remoteCheck));
 
   checks.push(checkState(ctx));
   for (const role of roles) checks.push(checkPrompt(ctx, role));
+  const every = config.get("pair.review_every");
+  if (every > 0 && roles.some((r) => r.reviews)) checks.push(checkReviewerPrompt(ctx, every));
   checks.push(...(await Promise.all(agentChecks)));
   checks.push(await checkIgnored(ctx));
   checks.push(await checkLock(git, top));
@@ -118,11 +122,14 @@ async function openForDoctor(opts: DoctorOptions, cwd: string, env: Record<strin
   }
 }
 
-async function checkRemote(ctx: Clone, remote: string, branch: string | null, timeoutMs: number): Promise<Check[]> {
+async function checkRemote(ctx: Clone, remote: string, branch: string | null, timeoutMs: number, pair: boolean): Promise<Check[]> {
   const url = await ctx.git.remoteUrl(remote);
+  if (url === null && pair) {
+    return [{ name: "remote", ok: true, detail: `no remote '${remote}': orch pair keeps everything in this clone (git remote add ${remote} <url> to share the branch)` }];
+  }
   if (url === null) {
     return [
-      { name: "remote", ok: false, detail: `no remote '${remote}' in this clone`, fix: `git remote add ${remote} <url> (or set [git] remote / --remote)` },
+      { name: "remote", ok: false, detail: `no remote '${remote}' in this clone`, fix: `git remote add ${remote} <url> (or set [git] remote / --remote); one machine without a remote (orch pair): orch doctor --for pair` },
       { name: "remote branch", ok: null, detail: "remote branch: not checked (no remote)" },
       { name: "remote state file", ok: null, detail: "remote state file: not checked (no remote)" },
       { name: "side channel", ok: null, detail: "side channel: not checked (no remote)" },
@@ -216,6 +223,18 @@ function checkPrompt(ctx: Clone, role: Role): Check {
     return { name, ok: true, detail: `${name} ${rel}` };
   } catch {
     return { name, ok: false, detail: `${name} ${rel} is missing`, fix: `create it (orch init writes a starter) or set ${role.promptSetting}` };
+  }
+}
+
+/** Every pair.review_every-th iteration galph runs the reviewer prompt: a missing one would fail that turn. */
+function checkReviewerPrompt(ctx: Clone, every: number): Check {
+  const rel = ctx.config.get("pair.reviewer_prompt");
+  const name = "reviewer prompt";
+  try {
+    accessSync(resolve(ctx.top, rel), constants.R_OK);
+    return { name, ok: true, detail: `${name} ${rel} (every ${every} iterations)` };
+  } catch {
+    return { name, ok: false, detail: `${name} ${rel} is missing (pair.review_every = ${every})`, fix: "create it (orch init --pair writes a starter), set [pair] reviewer_prompt, or set [pair] review_every = 0" };
   }
 }
 

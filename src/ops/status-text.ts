@@ -44,8 +44,8 @@ function stampLine(stamp: StampView | null): string {
 const hhmm = (iso: string | null) => (iso ? `${iso.slice(11, 16)}Z` : "?");
 
 /** `ralph on host-b · running i=4 since 06:11Z · last output 06:12Z · heartbeat 30s ago · orch 0.2.0 · claude 2.1.197`. */
-function machineLine(actor: Actor, hb: HeartbeatView | null): string {
-  if (!hb) return `${actor}  no heartbeat (older tool?)`;
+function machineLine(actor: Actor, hb: HeartbeatView | null, local: boolean): string {
+  if (!hb) return `${actor}  no heartbeat (${local ? "heartbeats travel through the remote" : "older tool?"})`;
   const parts = [`${actor} on ${hb.host}`];
   if (hb.phase === "blocked" && hb.blocked_until) parts.push(`blocked until ${hb.blocked_until.slice(11, 16)}Z${hb.reason ? ` (${hb.reason})` : ""}`);
   else parts.push(`${hb.phase}${hb.phase === "running" && hb.iteration !== null ? ` i=${hb.iteration}` : ""} since ${hhmm(hb.since)}`);
@@ -65,7 +65,7 @@ export function renderStatus(r: StatusReport): string {
   const rows: [string, string][] = [];
   const fetched = r.fetch === "fetched" ? "fetched just now" : r.fetch === "offline" ? "offline: last fetched refs" : "FETCH FAILED: last fetched refs";
   const onOther = r.checked_out !== r.branch ? ` (checked out: ${r.checked_out ?? "detached HEAD"})` : "";
-  rows.push(["branch", `${r.branch} on ${r.remote} · ${fetched}${onOther}`]);
+  rows.push(["branch", r.fetch === "local" ? `${r.branch} · this clone only (no remote '${r.remote}')${onOther}` : `${r.branch} on ${r.remote} · ${fetched}${onOther}`]);
 
   if (!r.state) {
     rows.push(["turn", `galph (supervisor) · no ${r.state_file} yet: run 'orch init' or start 'orch supervisor --sync-via-git'`]);
@@ -75,7 +75,7 @@ export function renderStatus(r: StatusReport): string {
     rows.push(["state", `${r.state_file} from ${r.state_source}${r.working_tree_state ? ` · working tree differs: ${describeTurn(r.working_tree_state)}` : ""}`]);
   }
   for (const actor of ["galph", "ralph"] as const) rows.push([actor, stampLine(r.stamps[actor])]);
-  (["galph", "ralph"] as const).forEach((actor, i) => rows.push([i === 0 ? "machines" : "", machineLine(actor, r.heartbeats[actor])]));
+  (["galph", "ralph"] as const).forEach((actor, i) => rows.push([i === 0 ? "machines" : "", machineLine(actor, r.heartbeats[actor], r.fetch === "local")]));
   for (const w of r.skew) rows.push(["WARNING", w]);
   rows.push(["sync", syncLine(r)]);
   rows.push(["logs", logLine("galph", r.logs.galph)]);
@@ -118,6 +118,7 @@ const describeTurn = (s: StateView) => `${s.expected_actor} · ${s.status} · it
 function syncLine(r: StatusReport): string {
   const upstream = `${r.remote}/${r.branch}`;
   const { sync } = r;
+  if (r.fetch === "local") return `nothing to push: no remote '${r.remote}' (git remote add ${r.remote} <url> to share the branch)`;
   if (!sync.remote_branch) return `${upstream} does not exist yet (push with: git push ${r.remote} HEAD:${r.branch})`;
   if (!sync.local_branch) return `no local branch ${r.branch} in this clone`;
   const parts: string[] = [];

@@ -26,8 +26,8 @@ export interface StatusReport {
   heartbeats: Record<Actor, HeartbeatView | null>;
   /** Version or settings differences between the two runners. */
   skew: string[];
-  /** "fetched", "offline" (not asked to), or "failed" (see fetch_error; the last fetched refs are shown). */
-  fetch: "fetched" | "offline" | "failed";
+  /** "fetched", "offline" (not asked to), "local" (the clone has no such remote: one machine, orch pair), or "failed" (see fetch_error; the last fetched refs are shown). */
+  fetch: "fetched" | "offline" | "local" | "failed";
   fetch_error: string | null;
   /** Where `state` was read: "<remote>/<branch>" after fetch, "working tree", or "none" (no state file yet). */
   state_source: string;
@@ -185,14 +185,16 @@ export async function gatherStatus(opts: StatusOptions): Promise<StatusReport> {
   const tracking = `refs/remotes/${remote}/${branch}`;
   const localRef = `refs/heads/${branch}`;
 
-  let fetch: StatusReport["fetch"] = opts.offline ? "offline" : "fetched";
+  // A clone without the remote (a one-machine orch pair) has nothing to fetch: not a failure.
+  const local = (await git.remoteUrl(remote)) === null;
+  let fetch: StatusReport["fetch"] = local ? "local" : opts.offline ? "offline" : "fetched";
   let fetchError: string | null = null;
   const logBranchDir = join(repo.logDir, branch.replace(/\//g, "-"));
   // One look fetches the branch, both heartbeats and the peers' shipped logs (written into the local log dir).
   const watch = new RemoteWatch({ git, remote, branch, stateRel: repo.stateRel, onLogs: async (_actor, ref) => void (await importLogs(git, ref, logBranchDir).catch(() => 0)) });
   /** The look read the side refs into watch.view (else they are read from the local copies). */
   let viewed = false;
-  if (!opts.offline) {
+  if (fetch === "fetched") {
     try {
       await watch.look({ force: true }).then(
         () => void (viewed = true),
@@ -253,7 +255,7 @@ export async function gatherStatus(opts: StatusOptions): Promise<StatusReport> {
     sync.ahead = d.ahead.length;
     sync.behind = d.behind;
     sync.unpushed_stamps = d.ahead.filter((s) => parseSubject(s)?.kind === "ok" || parseSubject(s)?.kind === "fail");
-  } else if (hasLocal && !hasRemote) {
+  } else if (hasLocal && !hasRemote && !local) {
     // Nothing published yet: every stamp here is unpushed.
     sync.unpushed_stamps = history.map((c) => c.subject).filter((s) => parseSubject(s)?.kind === "ok" || parseSubject(s)?.kind === "fail");
   }

@@ -43,9 +43,10 @@ export async function gatherReport(opts: ReportOptions): Promise<Gathered> {
   const repo = await openRepo({ command: "report", cwd: opts.cwd, configPath: opts.configPath, flags: opts.flags, branch: "optional", interactive: true });
   const { git, top, config, remote, branch, stateRel: stateFile } = repo;
 
-  let fetch: Report["fetch"] = "offline";
+  // A clone without the remote (a one-machine orch pair) has nothing to fetch: not a failure.
+  let fetch: Report["fetch"] = (await git.remoteUrl(remote)) === null ? "local" : "offline";
   let fetchError: string | null = null;
-  if (opts.fetch) {
+  if (opts.fetch && fetch === "offline") {
     const r = await syncRemote(git, remote, branch, stateFile, join(repo.logDir, branch.replace(/\//g, "-")));
     fetch = r.fetch;
     fetchError = r.error;

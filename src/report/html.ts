@@ -41,7 +41,7 @@ const SCRIPT = `
 export function renderHtml(r: Report, transcripts: Map<string, Transcript>, opts: { version: string; transcriptTurns: number }): string {
   const withDate = r.period.seconds > 86400;
   const title = `orch report · ${r.branch} · ${stamp(r.period.since)} → ${stamp(r.period.until)}`;
-  const fetched = r.fetch === "fetched" ? "fetched" : r.fetch === "offline" ? "not fetched (--no-fetch)" : `fetch failed (${r.fetch_error ?? "?"}); local refs`;
+  const fetched = r.fetch === "fetched" ? "fetched" : r.fetch === "offline" ? "not fetched (--no-fetch)" : r.fetch === "local" ? `this clone only (no remote '${esc(r.remote)}')` : `fetch failed (${r.fetch_error ?? "?"}); local refs`;
   return `<!doctype html>
 <html lang="en">
 <head>

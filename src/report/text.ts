@@ -16,7 +16,7 @@ export function renderText(r: Report, opts: { color: boolean }): string {
   const paint: Paint = opts.color ? (code, s) => `\x1b[${code}m${s}\x1b[0m` : (_c, s) => s;
   const withDate = r.period.seconds > 86400;
   const out: string[] = [];
-  const fetched = r.fetch === "fetched" ? "fetched" : r.fetch === "offline" ? "not fetched (--no-fetch)" : paint("33", `FETCH FAILED (${r.fetch_error ?? "?"}); local refs`);
+  const fetched = r.fetch === "fetched" ? "fetched" : r.fetch === "offline" ? "not fetched (--no-fetch)" : r.fetch === "local" ? `this clone only (no remote '${r.remote}')` : paint("33", `FETCH FAILED (${r.fetch_error ?? "?"}); local refs`);
   out.push(paint("1", `orch report · ${r.branch}`) + ` · ${stamp(r.period.since)} → ${stamp(r.period.until)} (${dur(r.period.seconds)}) · ${fetched}`);
   if (r.ref === null) out.push(paint("33", `${r.remote}/${r.branch} and ${r.branch} do not exist here: nothing to report`));
   out.push("");
@@ -45,7 +45,7 @@ export function renderText(r: Report, opts: { color: boolean }): string {
 
   out.push("");
   out.push(paint("1", "machines"));
-  for (const a of ACTORS) out.push(`  ${a}  ${machineLine(r.machines[a].heartbeat, withDate, paint)}`);
+  for (const a of ACTORS) out.push(`  ${a}  ${machineLine(r.machines[a].heartbeat, withDate, paint, r.fetch === "local")}`);
   return out.join("\n") + "\n";
 }
 
@@ -102,8 +102,8 @@ function cycleTable(cycles: Cycle[], paint: Paint): string[] {
   return out;
 }
 
-function machineLine(hb: HeartbeatView | null, withDate: boolean, paint: Paint): string {
-  if (!hb) return paint("2", "no heartbeat (older tool?)");
+function machineLine(hb: HeartbeatView | null, withDate: boolean, paint: Paint, local: boolean): string {
+  if (!hb) return paint("2", `no heartbeat (${local ? "heartbeats travel through the remote" : "older tool?"})`);
   const parts = [`${hb.stale ? paint("31", `${hb.phase} STALE`) : hb.phase === "blocked" ? paint("33", hb.phase) : hb.phase}`];
   parts[0] += `${hb.host ? ` on ${hb.host}` : ""}${hb.since ? ` since ${clock(hb.since, withDate)}` : ""}${hb.iteration !== null ? `, i=${hb.iteration}` : ""}`;
   if (hb.blocked_until) parts.push(`blocked until ${clock(hb.blocked_until, true)}`);

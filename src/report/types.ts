@@ -13,8 +13,8 @@ export interface Report {
   remote: string;
   /** The ref whose history was read, e.g. `refs/remotes/origin/feature/x`; null when the branch exists nowhere. */
   ref: string | null;
-  /** "fetched", "offline" (--no-fetch), or "failed" (see fetch_error; local refs were read). */
-  fetch: "fetched" | "offline" | "failed";
+  /** "fetched", "offline" (--no-fetch), "local" (the clone has no such remote: one machine, orch pair), or "failed" (see fetch_error; local refs were read). */
+  fetch: "fetched" | "offline" | "local" | "failed";
   fetch_error: string | null;
   generated_at: string;
   period: Period;

@@ -114,12 +114,20 @@ describe("orch report", () => {
   });
 
   test("an unreachable remote is reported, and the local refs are still read", () => {
-    const r = reader.orch(["report", "--json", "--remote", "nowhere", ...full]);
-    expect(r.code).toBe(0);
-    const rep = JSON.parse(r.stdout) as Report;
-    expect(rep.fetch).toBe("failed");
-    expect(rep.fetch_error).toBeTruthy();
-    expect(rep.ref).toBe("refs/heads/feature/x"); // no refs/remotes/nowhere/…: the local branch
+    reader.git("remote", "add", "nowhere", join(world.root, "gone.git"));
+    try {
+      const r = reader.orch(["report", "--json", "--remote", "nowhere", ...full]);
+      expect(r.code).toBe(0);
+      const rep = JSON.parse(r.stdout) as Report;
+      expect(rep.fetch).toBe("failed");
+      expect(rep.fetch_error).toBeTruthy();
+      expect(rep.ref).toBe("refs/heads/feature/x"); // no refs/remotes/nowhere/…: the local branch
+    } finally {
+      reader.git("remote", "remove", "nowhere");
+    }
+    // A remote this clone does not have (one machine, orch pair): nothing to fetch, not a failure.
+    const local = JSON.parse(reader.orch(["report", "--json", "--remote", "elsewhere", ...full]).stdout) as Report;
+    expect([local.fetch, local.fetch_error]).toEqual(["local", null]);
   });
 
   test("colour on a TTY only, and never with NO_COLOR", () => {

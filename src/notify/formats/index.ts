@@ -5,7 +5,7 @@ import { ntfy } from "./ntfy.ts";
 import { slack } from "./slack.ts";
 import { discord } from "./discord.ts";
 
-export type { Format, WebhookRequest } from "./types.ts";
+export type { Format } from "./types.ts";
 
 /**
  * Webhook formats by `notify.webhook_format` name. Adding one: a file in this folder, a line here,
