@@ -105,7 +105,7 @@ function report(error: unknown, debug: boolean, command?: string): number {
   const e = fileError(error, "a file operation failed");
   if (e instanceof OrchError) {
     // Errors are one line (SPEC §10): a usage hint joins the message instead of following it.
-    const hint = e.exitCode === Exit.usage && command && /option|argument/.test(e.message) ? `; run 'orch ${command} --help' for usage` : "";
+    const hint = e.helpHint && command ? `; run 'orch ${command} --help' for usage` : "";
     process.stderr.write(e.verbatim ? `${oneLine(e.message)}\n` : `orch: ${oneLine(e.message)}${hint}\n`);
     if (debug && e.stack) process.stderr.write(e.stack + "\n");
     return e.exitCode;

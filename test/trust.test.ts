@@ -89,7 +89,6 @@ describe("one run per turn across clones", () => {
     const [r1, r2] = await Promise.all([collect(p1), collect(p2)]);
     expect(runsIn(record)).toHaveLength(1);
     const loser = [r1, r2].find((r) => !r.stdout.includes("status=ok"))!;
-    if (!loser.stdout.includes("is held by")) console.error("LOSER", JSON.stringify(loser), JSON.stringify(r1.stdout.includes("status=ok") ? r1 : r2));
     expect(loser.stdout).toContain("is held by");
     const marks = remoteSubjects(world, a).filter((s) => s === "[SYNC i=1] actor=galph status=running");
     expect(marks).toHaveLength(1);

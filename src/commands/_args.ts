@@ -1,5 +1,5 @@
 import type { ArgsDef } from "citty";
-import { usageError } from "../core/errors.ts";
+import { argvError } from "../core/errors.ts";
 import { suggest } from "../core/config.ts";
 import { SETTINGS, flagCommands, settingsForCommand, type CommandName, type Setting } from "../core/settings.ts";
 
@@ -62,30 +62,30 @@ export function validateArgv(rawArgs: string[], def: ArgsDef): string[] {
     if (arg.startsWith("--")) {
       const [name, inline] = splitOnce(arg.slice(2));
       const kind = long.get(name);
-      if (!kind) throw usageError(`unknown option '--${name}'${suggest(name, [...long.keys()]).replace(/'([^']+)'\?\)$/, "'--$1'?)")}`);
+      if (!kind) throw argvError(`unknown option '--${name}'${suggest(name, [...long.keys()]).replace(/'([^']+)'\?\)$/, "'--$1'?)")}`);
       if (kind === "string" && inline === undefined) {
-        if (i + 1 >= rawArgs.length) throw usageError(`option '--${name}' needs a value`);
+        if (i + 1 >= rawArgs.length) throw argvError(`option '--${name}' needs a value`);
         i++;
       }
-      if (kind === "boolean" && inline !== undefined) throw usageError(`option '--${name}' takes no value`);
+      if (kind === "boolean" && inline !== undefined) throw argvError(`option '--${name}' takes no value`);
       continue;
     }
     if (arg.startsWith("-") && arg.length > 1 && !/^-\d/.test(arg)) {
       const name = arg.slice(1, 2);
       const kind = short.get(name);
-      if (!kind) throw usageError(`unknown option '${arg}'`);
+      if (!kind) throw argvError(`unknown option '${arg}'`);
       if (kind === "string" && arg.length === 2) {
-        if (i + 1 >= rawArgs.length) throw usageError(`option '-${name}' needs a value`);
+        if (i + 1 >= rawArgs.length) throw argvError(`option '-${name}' needs a value`);
         i++;
       }
       continue;
     }
     seen.push(arg);
   }
-  if (seen.length > positionals.length) throw usageError(`unexpected argument '${seen[positionals.length]}'`);
+  if (seen.length > positionals.length) throw argvError(`unexpected argument '${seen[positionals.length]}'`);
   positionals.forEach(([name, a], idx) => {
     if (seen[idx] === undefined && a.required !== false && a.default === undefined) {
-      throw usageError(`missing argument <${name.toUpperCase()}>${a.description ? ` (${a.description})` : ""}`);
+      throw argvError(`missing argument <${name.toUpperCase()}>${a.description ? ` (${a.description})` : ""}`);
     }
   });
   return seen;

@@ -23,11 +23,14 @@ export class OrchError extends Error {
   readonly exitCode: number;
   /** Printed exactly as is, without the `orch: ` prefix (a message the SPEC fixes word for word). */
   readonly verbatim: boolean;
-  constructor(exitCode: number, message: string, options?: { cause?: unknown; verbatim?: boolean }) {
+  /** A mistake in the command line: the message ends with "run 'orch <command> --help' for usage". */
+  readonly helpHint: boolean;
+  constructor(exitCode: number, message: string, options?: { cause?: unknown; verbatim?: boolean; helpHint?: boolean }) {
     super(message, options);
     this.name = "OrchError";
     this.exitCode = exitCode;
     this.verbatim = options?.verbatim ?? false;
+    this.helpHint = options?.helpHint ?? false;
   }
 }
 
@@ -36,6 +39,8 @@ export const wrongBranch = (wanted: string, current: string | null) =>
   new OrchError(Exit.usage, `ERROR: Expected to run on branch '${wanted}', but on '${current ?? "(detached HEAD)"}'. Aborting.`, { verbatim: true });
 
 export const usageError = (message: string) => new OrchError(Exit.usage, message);
+/** An unknown option, a missing value or argument: a usage error that points at the command's --help. */
+export const argvError = (message: string) => new OrchError(Exit.usage, message, { helpHint: true });
 export const stateError = (message: string) => new OrchError(Exit.badState, message);
 
 /** The message of anything thrown, as one line (Errors, strings, anything else). */

@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import { describeSource, type Config, type Source } from "../core/config.ts";
 import { SETTINGS, flagCommands, type CommandName, type Setting } from "../core/settings.ts";
-import { usageError } from "../core/errors.ts";
+import { argvError, usageError } from "../core/errors.ts";
 import { openRepo } from "../core/repo.ts";
 import { keyName, settingsBySection, tomlValue } from "./toml-text.ts";
 
@@ -34,7 +34,7 @@ export async function configReport(opts: ConfigOptions): Promise<ConfigReport> {
   for (const flag of Object.keys(opts.flags ?? {})) {
     if (opts.flags![flag] === undefined) continue;
     const applies = (SETTINGS as readonly Setting[]).some((s) => s.flag === flag && flagCommands(s).includes(command));
-    if (!applies) throw usageError(`option '--${flag}' is not a setting of orch ${command}; choose the command with --for`);
+    if (!applies) throw argvError(`option '--${flag}' is not a setting of orch ${command}; choose the command with --for`);
   }
   const ctx = await openRepo({ ...opts, command, branch: "none" });
   const cwd = opts.cwd ?? process.cwd();
