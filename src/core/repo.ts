@@ -31,6 +31,11 @@ export interface Clone {
   notes: string[];
 }
 
+/** A branch's folder under the log directory: `feature/x` → `feature-x` (the old tool's layout). */
+export function branchDir(branch: string): string {
+  return branch.replace(/\//g, "-");
+}
+
 /** A clone whose branch is resolved. */
 export interface Repo extends Clone {
   branch: string;

@@ -1,14 +1,11 @@
 import { openSync, writeSync, closeSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { errnoCode, errorMessage } from "../core/errors.ts";
+import { branchDir } from "../core/repo.ts";
 
 /** `YYYYmmdd_HHMMSS` in UTC, as the old tool names logs. */
 export function logStamp(date: Date): string {
   return date.toISOString().replace(/[-:]/g, "").replace("T", "_").slice(0, 15);
-}
-
-export function branchDir(branch: string): string {
-  return branch.replace(/\//g, "-");
 }
 
 /**

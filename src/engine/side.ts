@@ -18,7 +18,7 @@ import { heartbeatRef, logsRef } from "../channel/names.ts";
 import { writeCommits, type CommitSpec } from "../channel/objects.ts";
 import { importLogs, shipSpec } from "../channel/logs.ts";
 import { LocalWatch, RemoteWatch, type Watch } from "../channel/watch.ts";
-import { branchDir } from "./logs.ts";
+import { branchDir } from "../core/repo.ts";
 import { VERSION } from "../version.ts";
 
 /** What a heartbeat says beyond the runner's identity. */

@@ -1,7 +1,7 @@
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { ACTORS, parseState, parseSubject, readStateFile, remoteStateRestore, type Actor, type State } from "../core/state.ts";
-import { openRepo } from "../core/repo.ts";
+import { branchDir, openRepo } from "../core/repo.ts";
 import { RemoteBranchMissing } from "../core/sync.ts";
 import { OrchError, Exit, errorMessage } from "../core/errors.ts";
 import { RemoteWatch, readHeartbeats } from "../channel/watch.ts";
@@ -189,7 +189,7 @@ export async function gatherStatus(opts: StatusOptions): Promise<StatusReport> {
   const local = (await git.remoteUrl(remote)) === null;
   let fetch: StatusReport["fetch"] = local ? "local" : opts.offline ? "offline" : "fetched";
   let fetchError: string | null = null;
-  const logBranchDir = join(repo.logDir, branch.replace(/\//g, "-"));
+  const logBranchDir = join(repo.logDir, branchDir(branch));
   // One look fetches the branch, both heartbeats and the peers' shipped logs (written into the local log dir).
   const watch = new RemoteWatch({ git, remote, branch, stateRel: repo.stateRel, onLogs: async (_actor, ref) => void (await importLogs(git, ref, logBranchDir).catch(() => 0)) });
   /** The look read the side refs into watch.view (else they are read from the local copies). */
@@ -261,7 +261,7 @@ export async function gatherStatus(opts: StatusOptions): Promise<StatusReport> {
   }
 
   const logs: Record<Actor, LogView | null> = { galph: null, ralph: null };
-  for (const actor of ACTORS) logs[actor] = newestLog(join(repo.logDir, branch.replace(/\//g, "-"), actor), repo.top, now);
+  for (const actor of ACTORS) logs[actor] = newestLog(join(repo.logDir, branchDir(branch), actor), repo.top, now);
 
   const heartbeats = await readHeartbeats(git, remote, branch);
   const hbViews: Record<Actor, HeartbeatView | null> = { galph: null, ralph: null };

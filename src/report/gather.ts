@@ -5,7 +5,7 @@
  */
 import picomatch from "picomatch";
 import { join } from "node:path";
-import { openRepo } from "../core/repo.ts";
+import { branchDir, openRepo } from "../core/repo.ts";
 import { ACTORS } from "../core/state.ts";
 import type { Git } from "../core/git.ts";
 import { parsePeriod } from "./period.ts";
@@ -47,7 +47,7 @@ export async function gatherReport(opts: ReportOptions): Promise<Gathered> {
   let fetch: Report["fetch"] = (await git.remoteUrl(remote)) === null ? "local" : "offline";
   let fetchError: string | null = null;
   if (opts.fetch && fetch === "offline") {
-    const r = await syncRemote(git, remote, branch, stateFile, join(repo.logDir, branch.replace(/\//g, "-")));
+    const r = await syncRemote(git, remote, branch, stateFile, join(repo.logDir, branchDir(branch)));
     fetch = r.fetch;
     fetchError = r.error;
   }
