@@ -57,10 +57,10 @@ export const SETTINGS = [
   { key: "sync.max_wait_sec", kind: "number", seconds: true, default: 0, doc: "Give up (exit 5) after waiting this long for a turn; 0 = wait forever.", flag: "max-wait-sec", env: ["MAX_WAIT_SEC"], valueHint: "SECONDS" },
   { key: "sync.heartbeat_secs", kind: "number", seconds: true, default: 0, doc: "Print a progress line this often while waiting or while a quiet agent runs; 0 = off.", flag: "heartbeat-secs", env: ["HEARTBEAT_SECS"], valueHint: "SECONDS" },
   { key: "sync.verbose", kind: "bool", default: false, doc: "Print each state change seen while polling.", flag: "verbose" },
-  { key: "sync.heartbeat_push_sec", kind: "number", seconds: true, default: 60, doc: "While an agent runs, push this runner's heartbeat (refs/orch/heartbeat/<actor>/<branch>) this often; it is also pushed at every phase change." },
+  { key: "sync.heartbeat_push_sec", kind: "number", seconds: true, default: 60, doc: "Push this runner's heartbeat (refs/orch/heartbeat/<actor>/<branch>) this often, while it waits and while its agent runs; it is also pushed at every phase change (0 = only then)." },
   { key: "sync.stale_after_sec", kind: "number", seconds: true, default: 600, doc: "A running peer whose heartbeat is older than this is reported silent (a peer with no heartbeat at all is unknown, never stale)." },
   // [logs]
-  { key: "logs.ship", kind: "bool", default: true, doc: "Ship each turn's log (redacted) to refs/orch/logs/<actor>/<branch> with its stamp, so both machines see both actors' logs." },
+  { key: "logs.ship", kind: "bool", default: true, doc: "Ship each turn's log, its .jsonl and its summary (redacted) to refs/orch/logs/<actor>/<branch> with its stamp, so both machines see both actors' logs." },
   { key: "logs.ship_max_bytes", kind: "int", default: 4 * MiB, min: 1024, doc: "Largest shipped copy of one log file (head and tail are kept, with a marker line between)." },
   { key: "logs.summaries", kind: "enum", default: "orch", choices: ["orch", "agent"], doc: "orch: after each turn orch writes a short summary (logs/<branch>/<actor>-summaries/) unless the agent wrote one at $ORCH_SUMMARY; agent: only the agent's own." },
   { key: "logs.redact_patterns", kind: "list", default: [], doc: "More regular expressions whose matches are redacted from shipped logs (a capture group redacts only the group)." },
