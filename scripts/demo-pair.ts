@@ -1,7 +1,7 @@
 #!/usr/bin/env bun
 /**
  * `make demo-pair`: the one-machine start. In a fresh repository without a
- * remote it runs what a new user types: `orch init --pair --commit`, names the
+ * remote it runs what a new user types: `orch init --pair`, names the
  * agents in orch.toml (scripts/demo-agent.sh in place of codex and claude, a
  * review every 3rd iteration), checks with `orch doctor --for pair`, then
  * `orch pair --sync-loops 3`: galph then
@@ -61,7 +61,7 @@ async function main(): Promise<number> {
     git("commit", "-q", "-m", "Start the project");
 
     const problems: string[] = [];
-    if (!step("orch init --pair --commit", ["init", "--pair", "--commit"], repo, env)) problems.push("orch init failed");
+    if (!step("orch init --pair", ["init", "--pair"], repo, env)) problems.push("orch init failed");
 
     heading("name the agents in orch.toml (scripts/demo-agent.sh stands in for codex and claude)");
     let toml = readFileSync(join(repo, "orch.toml"), "utf8");

@@ -145,5 +145,8 @@ describe("orch pair", () => {
     expect(r.code).toBe(0);
     expect(a.exists("prompts/reviewer.md")).toBe(true);
     expect(r.stdout).toContain("next: orch pair");
+    // Committed: orch pair starts from a clean tree.
+    expect(a.git("status", "--porcelain")).toBe("");
+    expect(a.git("log", "-1", "--format=%s")).toMatch(/^orch init: .*prompts\/reviewer\.md/);
   }, 20_000);
 });

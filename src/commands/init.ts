@@ -8,7 +8,7 @@ export const help: CommandHelp = {
     "Set up orch in this repository, on the branch both agents will share: create whichever is missing of orch.toml (every setting with its default, commented out), prompts/supervisor.md and prompts/main.md (short starter prompts), logs/ and tmp/ in .gitignore, and the state file (galph's turn, idle, iteration 1). Never overwrites without --force; never resets the state file. A second run prints `keep` for every file.",
   groups: { force: "Init", commit: "Init", push: "Init", "dry-run": "Init", pair: "Init" },
   examples: [
-    ["orch init --pair", "A one-machine start: also prompts/reviewer.md; then run `orch pair`"],
+    ["orch init --pair", "A one-machine start: also prompts/reviewer.md, all committed; then run `orch pair`"],
     ["orch init --commit --push", "Create the files, commit exactly them (subject `orch init: <files>`) and push HEAD:<branch>"],
     ["orch init --dry-run", "List what would be created; change nothing"],
     ["orch init --force", "Replace orch.toml and the prompts with the starters (the state file stays)"],
@@ -28,7 +28,7 @@ export default defineCommand({
     commit: { type: "boolean", description: "Commit exactly the files init created or changed (subject 'orch init: <files>')" },
     push: { type: "boolean", description: "Also push HEAD:<branch> to the remote (implies --commit)" },
     "dry-run": { type: "boolean", description: "List what would be done; change nothing" },
-    pair: { type: "boolean", description: "Set up a one-machine start (orch pair): also the reviewer prompt (pair.reviewer_prompt)" },
+    pair: { type: "boolean", description: "Set up a one-machine start (orch pair): also the reviewer prompt (pair.reviewer_prompt); commits the files (--no-commit only writes them)" },
     ...commonArgs,
   },
   async run({ args }) {
@@ -37,7 +37,8 @@ export default defineCommand({
       configPath: args.config,
       flags: givenSettingFlags("init", args),
       force: args.force === true,
-      commit: args.commit === true,
+      // A pair starts from this clone's history: its files must be committed (--no-commit only writes them).
+      commit: args.commit === true || (args.pair === true && args.commit !== false),
       push: args.push === true,
       dryRun,
       pair: args.pair === true,
