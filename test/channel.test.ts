@@ -142,6 +142,44 @@ describe("both machines' logs", () => {
     expect(shipped).toContain("echo ok".slice(5)); // the rest stays readable
   }, 40_000);
 
+  test("orch tail PREFIX from a clone on another branch fetches that branch's logs; a log dir git does not ignore gets none, with a note", () => {
+    const { world, a, b } = makeEngineWorld();
+    expect(a.orch(["supervisor", ...FAST, "--sync-loops", "1", "--max-wait-sec", "0.2"]).code).toBe(5);
+    expect(b.orch(["loop", ...FAST, "--sync-loops", "1"]).code).toBe(0);
+    // The person's laptop works on another branch, which ignores logs/ too.
+    const laptop = world.clone("laptop");
+    laptop.git("checkout", "-q", "--orphan", "notes");
+    laptop.git("rm", "-rqf", ".");
+    laptop.write(".gitignore", "logs/\n");
+    laptop.commitAll("notes");
+    const t = laptop.orch(["tail", "feature-x", "--no-ls"]);
+    expect(t.code).toBe(0);
+    expect(t.stdout).toContain('role="galph" iter="1"');
+    expect(t.stdout).toContain('role="ralph" iter="1"');
+    // Another clone whose branch does not ignore logs/: nothing is copied into its tree.
+    const bare = world.clone("bare");
+    bare.git("checkout", "-q", "--orphan", "plain");
+    bare.git("rm", "-rqf", ".");
+    bare.write("README", "x\n");
+    bare.commitAll("plain");
+    const t2 = bare.orch(["tail", "feature-x", "--no-ls"]);
+    expect(t2.stderr).toContain("logs/feature-x is not ignored by git: the peer's shipped logs are not copied here");
+    expect(bare.git("status", "--porcelain")).toBe("");
+    const st = bare.orch(["status", "--branch", world.branch]);
+    expect(st.stdout).toContain("WARNING");
+    expect(st.stdout).toContain("is not ignored by git");
+    expect(bare.git("status", "--porcelain")).toBe("");
+  }, 40_000);
+
+  test("orch tail in a clone without a remote does not try to fetch", () => {
+    const { a } = makeEngineWorld({ clones: 1 });
+    a.git("remote", "remove", "origin");
+    // Trying would retry the "network" for a minute and then print a note: the test's timeout catches the first.
+    const t = a.orch(["tail", "feature-x"]);
+    expect(t.code).toBe(0);
+    expect(t.stderr).toBe("");
+  }, 30_000);
+
   test("logs.ship = false pushes no log ref", () => {
     const { world, a, b } = makeEngineWorld({ extraToml: "[logs]\nship = false\n" });
     expect(a.orch(["supervisor", ...FAST, "--sync-loops", "1", "--max-wait-sec", "0.2"]).code).toBe(5);

@@ -5,7 +5,8 @@
  * over a local file.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, join, relative } from "node:path";
+import { dirname, isAbsolute, join, relative } from "node:path";
+import { errorMessage } from "../core/errors.ts";
 import type { Git } from "../core/git.ts";
 import type { Actor } from "../core/state.ts";
 import type { CommitSpec } from "./objects.ts";
@@ -47,6 +48,39 @@ export function shipSpec(o: ShipOptions): CommitSpec | null {
   }
   if (files.length === 0) return null;
   return { ref: o.ref, parent: o.parent, files, message: o.message };
+}
+
+/**
+ * What a look does with a peer's moved log ref: its new files go into the
+ * local log dir `dir`, but only where that cannot dirty the user's tree (a
+ * folder outside the clone, or one git ignores; asked once). Trouble is said
+ * once through `warn`, never thrown: the logs already here still serve.
+ */
+export function peerLogImporter(git: Git, top: string, dir: string, warn: (line: string) => void, skip: (actor: Actor) => boolean = () => false) {
+  let allowed: Promise<boolean> | null = null;
+  const warned = new Set<string>();
+  const once = (key: string, line: string) => {
+    if (warned.has(key)) return;
+    warned.add(key);
+    warn(line);
+  };
+  return async (actor: Actor, ref: string): Promise<void> => {
+    if (skip(actor)) return;
+    allowed ??= (async () => {
+      const rel = relative(top, dir);
+      if (rel.startsWith("..") || isAbsolute(rel)) return true;
+      return (await git.ignoredPaths([`${rel}/.orch-import-probe`])).length > 0;
+    })();
+    try {
+      if (!(await allowed)) {
+        once("ignored", `${relative(top, dir) || "."} is not ignored by git: the peer's shipped logs are not copied here (add the log dir, logs/ by default, to .gitignore)`);
+        return;
+      }
+      await importLogs(git, ref, dir);
+    } catch (e) {
+      once("error", `could not write ${actor}'s shipped logs into ${dir} (${errorMessage(e)})`);
+    }
+  };
 }
 
 /**

@@ -1,6 +1,7 @@
 import { defineCommand } from "citty";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { branchDir } from "../core/repo.ts";
 import { commonArgs, givenSettingFlags, settingArgs } from "./_args.ts";
 import { gatherReport } from "../report/gather.ts";
 import { renderText } from "../report/text.ts";
@@ -46,9 +47,10 @@ export default defineCommand({
       since: args.since === undefined ? undefined : String(args.since),
       until: args.until === undefined ? undefined : String(args.until),
       fetch: args.fetch !== false,
+      warn: (line) => process.stderr.write(`orch: note: ${line}\n`),
     });
     const { report } = g;
-    const htmlPath = args.html ? resolve(String(args.html)) : args.open ? join(tmpdir(), `orch-report-${report.branch.replace(/\//g, "-")}.html`) : null;
+    const htmlPath = args.html ? resolve(String(args.html)) : args.open ? join(tmpdir(), `orch-report-${branchDir(report.branch)}.html`) : null;
     if (htmlPath) {
       const transcripts = await readTranscripts(g.git, g.top, { remote: g.remote, branch: g.branch, roots: g.logRoots }, report.turns);
       writeFileAtomic(htmlPath, renderHtml(report, transcripts, { version: VERSION, transcriptTurns: TRANSCRIPT_MAX_TURNS }));

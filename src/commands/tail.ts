@@ -7,7 +7,7 @@ import { branchDir, openRepoOrDir, type Clone } from "../core/repo.ts";
 import { errorMessage, usageError } from "../core/errors.ts";
 import { RemoteBranchMissing } from "../core/sync.ts";
 import { RemoteWatch } from "../channel/watch.ts";
-import { importLogs } from "../channel/logs.ts";
+import { peerLogImporter } from "../channel/logs.ts";
 import { runTail } from "../digest/tail.ts";
 import { FdSink, FileSink, OutputClosed } from "../digest/sink.ts";
 import type { DigestSource } from "../digest/discover.ts";
@@ -46,9 +46,10 @@ export default defineCommand({
     const minIter = wholeNumber(args["min-iter"], "--min-iter");
     const maxIter = wholeNumber(args["max-iter"], "--max-iter");
     // Outside a repository (a copied log dir) the digest simply has no annotation.
-    const place = await openRepoOrDir({ command: "tail", configPath: args.config, flags: givenSettingFlags("tail", args), branch: "none" });
+    // A person is waiting: a dead network should cost seconds, not minutes of retries.
+    const place = await openRepoOrDir({ command: "tail", configPath: args.config, flags: givenSettingFlags("tail", args), branch: "none", interactive: true });
     const { config } = place;
-    if (place.inRepo && place.branch && args.fetch !== false) await fetchShippedLogs(place);
+    if (place.inRepo && args.fetch !== false) await fetchShippedLogs(place, String(args.prefix));
     const output = args.output ? resolve(process.cwd(), String(args.output)) : null;
     try {
       await runTail(
@@ -86,17 +87,39 @@ function wholeNumber(value: unknown, flag: string): number | undefined {
 /**
  * Both machines' logs everywhere: the shipped logs of both actors are written
  * into the local log dir (never over a local file) before the digest is
- * built. Trouble reaching the remote is a note, not a failure: the local logs
- * still make a digest.
+ * built. PREFIX names the branch (its log folder `feature-x`, or `feature/x`);
+ * another branch than the checked-out one is found among the remote's log
+ * refs. Trouble reaching the remote is a note, not a failure: the local logs
+ * still make a digest. A clone without the remote has nothing to fetch.
  */
-async function fetchShippedLogs(place: Clone): Promise<void> {
-  const branch = place.branch!;
+async function fetchShippedLogs(place: Clone, prefix: string): Promise<void> {
+  if ((await place.git.remoteUrl(place.remote)) === null) return;
+  const wanted = branchDir(prefix);
+  let branch = place.branch && branchDir(place.branch) === wanted ? place.branch : null;
+  try {
+    branch ??= await branchOfLogRefs(place, wanted);
+  } catch (e) {
+    process.stderr.write(`orch: note: could not list the shipped logs (${errorMessage(e)}); using the logs already here (--no-fetch skips this)\n`);
+    return;
+  }
+  if (!branch) return;
   const dir = join(place.logDir, branchDir(branch));
-  const watch = new RemoteWatch({ git: place.git, remote: place.remote, branch, stateRel: place.stateRel, onLogs: async (_actor, ref) => void (await importLogs(place.git, ref, dir)) });
+  const watch = new RemoteWatch({ git: place.git, remote: place.remote, branch, stateRel: place.stateRel, onLogs: peerLogImporter(place.git, place.top, dir, (line) => process.stderr.write(`orch: note: ${line}\n`)) });
   try {
     await watch.look({ force: true });
   } catch (e) {
     if (e instanceof RemoteBranchMissing) return;
     process.stderr.write(`orch: note: could not fetch the shipped logs (${errorMessage(e)}); using the logs already here (--no-fetch skips this)\n`);
   }
+}
+
+/** The one branch whose log refs on the remote (`refs/orch/logs/<actor>/<branch>`) file under the log folder `dir`; null when none or several do. */
+async function branchOfLogRefs(place: Clone, dir: string): Promise<string | null> {
+  const refs = await place.git.lsRemoteRefs(place.remote, ["refs/orch/logs/*"]);
+  const branches = new Set<string>();
+  for (const ref of refs.keys()) {
+    const m = /^refs\/orch\/logs\/(?:galph|ralph)\/(.+)$/.exec(ref);
+    if (m && branchDir(m[1]!) === dir) branches.add(m[1]!);
+  }
+  return branches.size === 1 ? [...branches][0]! : null;
 }

@@ -248,6 +248,17 @@ export class Git {
     return line ? line.split("\t")[0]! : null;
   }
 
+  /** The remote's refs matching `patterns` (ls-remote's own glob rules): ref → sha. */
+  async lsRemoteRefs(remote: string, patterns: string[]): Promise<Map<string, string>> {
+    const r = await this.runNetwork(["ls-remote", remote, ...patterns]);
+    const refs = new Map<string, string>();
+    for (const line of r.stdout.split("\n")) {
+      const tab = line.indexOf("\t");
+      if (tab > 0) refs.set(line.slice(tab + 1), line.slice(0, tab));
+    }
+    return refs;
+  }
+
   /** Fetch the branch into its remote-tracking ref; a branch the remote lacks is a `missing-ref` GitError. */
   async fetch(remote: string, branch: string): Promise<void> {
     await this.runNetwork(["fetch", "--quiet", "--no-tags", remote, `+refs/heads/${branch}:refs/remotes/${remote}/${branch}`]);

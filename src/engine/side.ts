@@ -16,7 +16,7 @@ import { run } from "../core/proc.ts";
 import { heartbeatAgeSec, serializeHeartbeat, configHash, type Heartbeat, type Phase } from "../channel/heartbeat.ts";
 import { heartbeatRef, logsRef } from "../channel/names.ts";
 import { writeCommits, type CommitSpec } from "../channel/objects.ts";
-import { importLogs, shipSpec } from "../channel/logs.ts";
+import { peerLogImporter, shipSpec } from "../channel/logs.ts";
 import { LocalWatch, RemoteWatch, type Watch } from "../channel/watch.ts";
 import { branchDir } from "../core/repo.ts";
 import { VERSION } from "../version.ts";
@@ -64,15 +64,8 @@ export class Side {
       branch: repo.branch,
       stateRel: repo.stateRel,
       own: roles.flatMap((r) => [heartbeatRef(r.actor, repo.branch), logsRef(r.actor, repo.branch)]),
-      // The peer's new logs land in the local log dir after each look that saw them move.
-      onLogs: async (actor, ref) => {
-        if (this.roles.some((r) => r.actor === actor)) return; // our own are here already
-        try {
-          await importLogs(repo.git, ref, this.branchLogDir());
-        } catch (e) {
-          this.say(`[sync] WARNING: could not write ${actor}'s shipped logs into ${this.branchLogDir()} (${errorMessage(e)})`);
-        }
-      },
+      // The peer's new logs land in the local log dir after each look that saw them move (our own are here already).
+      onLogs: peerLogImporter(repo.git, repo.top, this.branchLogDir(), (line) => this.say(`[sync] WARNING: ${line}`), (actor) => this.roles.some((r) => r.actor === actor)),
     });
   }
 

@@ -76,7 +76,7 @@ export function renderStatus(r: StatusReport): string {
   }
   for (const actor of ["galph", "ralph"] as const) rows.push([actor, stampLine(r.stamps[actor])]);
   (["galph", "ralph"] as const).forEach((actor, i) => rows.push([i === 0 ? "machines" : "", machineLine(actor, r.heartbeats[actor], r.fetch === "local")]));
-  for (const w of r.skew) rows.push(["WARNING", w]);
+  for (const w of [...r.skew, ...r.log_import]) rows.push(["WARNING", w]);
   rows.push(["sync", syncLine(r)]);
   rows.push(["logs", logLine("galph", r.logs.galph)]);
   rows.push(["", logLine("ralph", r.logs.ralph)]);

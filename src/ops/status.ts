@@ -5,7 +5,7 @@ import { branchDir, openRepo } from "../core/repo.ts";
 import { RemoteBranchMissing } from "../core/sync.ts";
 import { OrchError, Exit, errorMessage } from "../core/errors.ts";
 import { RemoteWatch, readHeartbeats } from "../channel/watch.ts";
-import { importLogs } from "../channel/logs.ts";
+import { peerLogImporter } from "../channel/logs.ts";
 import { configHash, heartbeatAgeSec } from "../channel/heartbeat.ts";
 import { parseTrailers } from "../core/identity.ts";
 import { readControlCopy } from "../channel/control-push.ts";
@@ -26,6 +26,8 @@ export interface StatusReport {
   heartbeats: Record<Actor, HeartbeatView | null>;
   /** Version or settings differences between the two runners. */
   skew: string[];
+  /** Trouble copying the peers' shipped logs here (the log dir not ignored, a write that failed). */
+  log_import: string[];
   /** "fetched", "offline" (not asked to), "local" (the clone has no such remote: one machine, orch pair), or "failed" (see fetch_error; the last fetched refs are shown). */
   fetch: "fetched" | "offline" | "local" | "failed";
   fetch_error: string | null;
@@ -190,8 +192,9 @@ export async function gatherStatus(opts: StatusOptions): Promise<StatusReport> {
   let fetch: StatusReport["fetch"] = local ? "local" : opts.offline ? "offline" : "fetched";
   let fetchError: string | null = null;
   const logBranchDir = join(repo.logDir, branchDir(branch));
+  const importNotes: string[] = [];
   // One look fetches the branch, both heartbeats and the peers' shipped logs (written into the local log dir).
-  const watch = new RemoteWatch({ git, remote, branch, stateRel: repo.stateRel, onLogs: async (_actor, ref) => void (await importLogs(git, ref, logBranchDir).catch(() => 0)) });
+  const watch = new RemoteWatch({ git, remote, branch, stateRel: repo.stateRel, onLogs: peerLogImporter(git, repo.top, logBranchDir, (line) => void importNotes.push(line)) });
   /** The look read the side refs into watch.view (else they are read from the local copies). */
   let viewed = false;
   if (fetch === "fetched") {
@@ -304,6 +307,7 @@ export async function gatherStatus(opts: StatusOptions): Promise<StatusReport> {
     checked_out: current,
     heartbeats: hbViews,
     skew: skewWarnings(hbViews, configHash(repo.config)),
+    log_import: importNotes,
     fetch,
     fetch_error: fetchError,
     state_source: source,

@@ -22,6 +22,8 @@ export interface ReportOptions {
   until?: string;
   fetch: boolean;
   now?: Date;
+  /** Told what could not be copied here (the peers' shipped logs into a log dir git does not ignore). */
+  warn?: (line: string) => void;
 }
 
 export interface Gathered {
@@ -47,9 +49,10 @@ export async function gatherReport(opts: ReportOptions): Promise<Gathered> {
   let fetch: Report["fetch"] = (await git.remoteUrl(remote)) === null ? "local" : "offline";
   let fetchError: string | null = null;
   if (opts.fetch && fetch === "offline") {
-    const r = await syncRemote(git, remote, branch, stateFile, join(repo.logDir, branchDir(branch)));
+    const r = await syncRemote(git, top, remote, branch, stateFile, join(repo.logDir, branchDir(branch)));
     fetch = r.fetch;
     fetchError = r.error;
+    for (const note of r.notes) opts.warn?.(note);
   }
 
   const tracking = trackingRef(remote, branch);

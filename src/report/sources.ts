@@ -10,7 +10,7 @@ import type { Git } from "../core/git.ts";
 import type { Actor } from "../core/state.ts";
 import { RemoteBranchMissing } from "../core/sync.ts";
 import { heartbeatRef, localCopy, logsRef } from "../channel/names.ts";
-import { importLogs } from "../channel/logs.ts";
+import { peerLogImporter } from "../channel/logs.ts";
 import { RemoteWatch } from "../channel/watch.ts";
 
 export const trackingRef = (remote: string, branch: string) => `refs/remotes/${remote}/${branch}`;
@@ -18,18 +18,21 @@ export const trackingRef = (remote: string, branch: string) => `refs/remotes/${r
 export interface SyncResult {
   fetch: "fetched" | "failed";
   error: string | null;
+  /** Trouble copying the peers' shipped logs here (the log dir not ignored, a write that failed). */
+  notes: string[];
 }
 
 /** Bring the branch, the heartbeats and the shipped logs up to date; a network failure is reported, never thrown (local refs are read then). */
-export async function syncRemote(git: Git, remote: string, branch: string, stateRel: string, logBranchDir: string): Promise<SyncResult> {
-  const watch = new RemoteWatch({ git, remote, branch, stateRel, onLogs: async (_actor, ref) => void (await importLogs(git, ref, logBranchDir).catch(() => 0)) });
+export async function syncRemote(git: Git, top: string, remote: string, branch: string, stateRel: string, logBranchDir: string): Promise<SyncResult> {
+  const notes: string[] = [];
+  const watch = new RemoteWatch({ git, remote, branch, stateRel, onLogs: peerLogImporter(git, top, logBranchDir, (line) => void notes.push(line)) });
   try {
     await watch.look({ force: true });
-    return { fetch: "fetched", error: null };
+    return { fetch: "fetched", error: null, notes };
   } catch (e) {
     // Nothing published yet, or a state file the report does not need to parse: not a fetch failure.
-    if (e instanceof RemoteBranchMissing || (e instanceof OrchError && e.exitCode === Exit.badState)) return { fetch: "fetched", error: null };
-    return { fetch: "failed", error: errorMessage(e) };
+    if (e instanceof RemoteBranchMissing || (e instanceof OrchError && e.exitCode === Exit.badState)) return { fetch: "fetched", error: null, notes };
+    return { fetch: "failed", error: errorMessage(e), notes };
   }
 }
 
