@@ -174,6 +174,7 @@ describe("both machines' logs", () => {
   test("orch tail in a clone without a remote does not try to fetch", () => {
     const { a } = makeEngineWorld({ clones: 1 });
     a.git("remote", "remove", "origin");
+    expect(a.orch(["pair", "--poll-interval", "0.05", "--sync-loops", "1"]).code).toBe(0);
     // Trying would retry the "network" for a minute and then print a note: the test's timeout catches the first.
     const t = a.orch(["tail", "feature-x"]);
     expect(t.code).toBe(0);
