@@ -88,6 +88,16 @@ describe("receipts and transcripts", () => {
 });
 
 describe("hung and failing agents", () => {
+  test("claude's result says is_error false but the CLI exits 1 (a hook failing after the turn): stamped ok", () => {
+    const state = stateDir();
+    const { world, a, b } = makeEngineWorld({ loopAgent: replay(state, ["claude-stream-json-ok"], "--exit", "1"), loopKind: "claude" });
+    expect(a.orch(["supervisor", ...FAST, "--sync-loops", "1", "--max-wait-sec", "0.2"]).code).toBe(5);
+    const r = b.orch(["loop", ...FAST, "--sync-loops", "1"], { env: { IS_SANDBOX: "1" } });
+    expect(r.code).toBe(0);
+    expect(remoteSubjects(world, a).at(-1)).toMatch(/^\[SYNC i=2\] actor=ralph → next=galph status=ok/);
+    expect(trailersOf(world, a)).toMatch(/^Orch-Exit: 1$/m);
+  }, 40_000);
+
   test("an idle-hung agent is retried, then stamped fail after the retries (exit 124)", () => {
     const dir = stateDir();
     const { world, a } = makeEngineWorld({ supervisorAgent: replay(dir, ["codex-exec-json-ok"], "--hang"), supervisorKind: "codex" });

@@ -29,5 +29,5 @@ export function adapterFor(kind: "auto" | AgentKind, argv: string[]): Adapter {
   return ADAPTERS.find((a) => a.kind !== "command" && exe.startsWith(a.kind)) ?? commandAdapter;
 }
 
-export type { Adapter, AgentKind, TurnEnd, TurnFacts } from "./types.ts";
+export type { Adapter, AgentKind, TokenCounts, TurnEnd, TurnFacts } from "./types.ts";
 export { limitWaitMs } from "./limits.ts";

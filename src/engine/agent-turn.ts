@@ -6,7 +6,7 @@
  * agent.retries times with back-off; an auth failure ends the turn at once.
  */
 import { openSync, writeSync, closeSync } from "node:fs";
-import { adapterFor, limitWaitMs, type Adapter, type AgentKind, type TurnEnd, type TurnFacts } from "../agents/index.ts";
+import { adapterFor, limitWaitMs, type Adapter, type AgentKind, type TokenCounts, type TurnEnd, type TurnFacts } from "../agents/index.ts";
 import { Exit, errorMessage } from "../core/errors.ts";
 import { sleepUnless, writeAll } from "../core/proc.ts";
 import type { Repo } from "../core/repo.ts";
@@ -63,6 +63,7 @@ export async function runAgentTurn(
   let limitWait = 0;
   let session: string | null = null;
   let cost: number | null = null;
+  let tokens: TokenCounts | null = null;
   for (;;) {
     attempts++;
     const resumeArgv = session ? adapter.resumeArgv(base.argv, session) : null;
@@ -71,10 +72,11 @@ export async function runAgentTurn(
     if (attempts > 1) log.line(`$ ${argv.join(" ")}`);
     const { outcome, end, facts } = await attempt(adapter, { ...base, argv, prompt, idleTimeoutMs: idle }, log, say);
     if (facts.costUsd !== null) cost = (cost ?? 0) + facts.costUsd;
+    if (facts.tokens) tokens = addTokens(tokens, facts.tokens);
     const done = (code: number, reason: string | null): AgentTurn => ({
       outcome,
       end,
-      facts: { ...facts, costUsd: cost },
+      facts: { ...facts, costUsd: cost, tokens },
       adapter,
       attempts,
       limitWaitMs: limitWait,
@@ -82,7 +84,8 @@ export async function runAgentTurn(
       reason,
     });
     if (outcome.interrupted) return done(outcome.code, `interrupted by ${outcome.interrupted}`);
-    if (end.kind === "ok" && outcome.code === 0) return done(Exit.ok, null);
+    // The adapter's verdict decides (claude: a result with is_error false is done, whatever the exit code).
+    if (end.kind === "ok") return done(Exit.ok, null);
     if (end.kind === "limit") {
       const now = new Date();
       const wait = limitWaitMs(end.resetAt, now, { minWaitMs: c.ms("limits.min_wait_sec"), jitterMs: c.ms("limits.jitter_sec"), backoffMs: c.ms("limits.backoff_sec"), attempt: limits });
@@ -133,12 +136,22 @@ export async function runAgentTurn(
         ? `${end.message}; ${end.advice}`
         : outcome.timedOut
           ? `agent ${outcome.timedOut} timeout${retried ? ` (after ${retried} retr${retried === 1 ? "y" : "ies"})` : ""}`
-          : end.kind === "ok"
-            ? `agent exited ${outcome.code}`
-            : `${end.message}${retried ? ` (after ${retried} retr${retried === 1 ? "y" : "ies"})` : ""}`;
+          : `${end.message}${retried ? ` (after ${retried} retr${retried === 1 ? "y" : "ies"})` : ""}`;
     if (end.kind === "auth") say(`[agent] ${reason}`);
     return done(code, reason);
   }
+}
+
+/** Token counts of two attempts added (a count only one of them reports is kept as is). */
+function addTokens(a: TokenCounts | null, b: TokenCounts): TokenCounts {
+  if (!a) return { ...b };
+  const sum = (x?: number, y?: number) => (x === undefined && y === undefined ? undefined : (x ?? 0) + (y ?? 0));
+  const out: TokenCounts = { input: a.input + b.input, output: a.output + b.output };
+  for (const k of ["cacheRead", "cacheWrite", "reasoning"] as const) {
+    const v = sum(a[k], b[k]);
+    if (v !== undefined) out[k] = v;
+  }
+  return out;
 }
 
 /** One run of the agent: its lines through the adapter's parser into the log and the console; the raw stream into the sidecar. */
