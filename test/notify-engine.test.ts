@@ -66,5 +66,17 @@ describe("the engine notifies what it observes, once", () => {
     const r = a.orch(["supervisor", ...FAST, "--sync-loops", "1"], { env: { ORCH_NOTIFY_COMMAND: "sleep,60", ORCH_NOTIFY_TIMEOUT_SEC: "1" } });
     expect(r.code).toBe(2);
     expect(Date.now() - started).toBeLessThan(15_000);
+    expect(r.stdout).toMatch(/\[notify\] WARNING: notify turn_failed: .*command/);
+  }, 30_000);
+
+  test("a webhook nobody answers: run_done still ends the run, and the failure is said on the console", () => {
+    const { a } = makeEngineWorld({ clones: 1 });
+    // A port nothing listens on (bound, then released).
+    const probe = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response("") });
+    const port = probe.port;
+    probe.stop(true);
+    const r = a.orch(["pair", ...FAST.filter((f) => f !== "--sync-via-git"), "--sync-loops", "1"], { env: { ORCH_NOTIFY_WEBHOOK_URL: `http://127.0.0.1:${port}/hook` } });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/\[notify\] WARNING: notify run_done: .*webhook/);
   }, 30_000);
 });

@@ -18,12 +18,17 @@ export interface EventFacts {
 export class RunEvents {
   private readonly notifier: Notifier;
 
-  /** Reads and checks [notify] at start: a typo in it fails here, not at the first event hours later. */
+  /**
+   * Reads and checks [notify] at start: a typo in it fails here, not at the
+   * first event hours later. A delivery that fails is said on the console
+   * (`say`), where the operator looks; it never fails a turn.
+   */
   constructor(
     private readonly repo: Repo,
     gitDir: string,
+    say: (line: string) => void,
   ) {
-    this.notifier = new Notifier({ settings: notifySettings(repo.config), gitDir, log: (line) => repo.git.log(`[notify] ${line}`) });
+    this.notifier = new Notifier({ settings: notifySettings(repo.config), gitDir, log: (line) => say(`[notify] WARNING: ${line}`) });
   }
 
   emit(event: EventName, actor: Actor | "", message: string, facts: EventFacts = {}): void {

@@ -91,7 +91,7 @@ export class SyncRunner {
     let started = false;
     try {
       this.runner = thisRunner(gitDir);
-      this.events = new RunEvents(this.repo, gitDir);
+      this.events = new RunEvents(this.repo, gitDir, this.say);
       this.localRemote = this.offline || isLocalUrl((await this.repo.git.remoteUrl(this.repo.remote)) ?? "");
       this.side = new Side(this.repo, this.runner, this.roles, this.say, this.offline);
       this.turnTaker = new TurnTaker(this.repo, this.runner, this.say, this.shutdown, (fn) => this.locked(fn), this.side, this.offline, this.events, (actor, iteration) =>
