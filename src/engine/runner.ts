@@ -57,6 +57,6 @@ async function runSync(roles: readonly Role[], repo: Repo, say: (line: string) =
     return await runner.run();
   } finally {
     shutdown.uninstall();
-    say(runner.summary());
+    if (runner.begun) say(runner.summary());
   }
 }

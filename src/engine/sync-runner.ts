@@ -72,6 +72,9 @@ export class SyncRunner {
   }
 
   /** `[supervisor] done: 20 turns, 20 ok, 0 failed, 3h12m`. */
+  /** Past the start-up checks (a run that never got there has no "done" line). */
+  begun = false;
+
   summary(): string {
     const { ok, failed, started } = this.tally;
     const tag = this.roles.length === 1 ? this.roles[0]!.tag : "[pair]";
@@ -89,6 +92,7 @@ export class SyncRunner {
     // Held for the runner's whole life: a second runner of the same actor in this clone exits 7.
     const locks = holdRoleLocks(gitDir, this.roles);
     let started = false;
+    this.begun = false;
     try {
       this.runner = thisRunner(gitDir);
       this.events = new RunEvents(this.repo, gitDir, this.say);
@@ -109,7 +113,7 @@ export class SyncRunner {
         // Two runners of one actor: the running mark decides who runs each turn; the heartbeat leases end the extra one.
         this.say(`[sync] WARNING: ${actor} is also being run by ${hb.host} (pid ${hb.pid}, ${hb.phase}, heartbeat ${ageSec}s ago); run each actor in one place only`);
       }
-      started = true;
+      started = this.begun = true;
       await this.side.enter(this.actors, "starting");
       const code = await this.turns();
       if (code === Exit.ok) this.events.emit("run_done", this.actors.length === 1 ? this.actors[0]! : "", this.summary());
@@ -134,7 +138,7 @@ export class SyncRunner {
     const { repo, roles } = this;
     const loops = repo.config.get("sync.loops");
     for (const role of roles) await reapLeftover(role, repo, this.say);
-    this.say(`[sync] ${roles.map((r) => r.command).join("+")}: ${roles.map((r) => r.actor).join("+")} on ${this.offline ? `${repo.branch} (this clone only: nothing is pushed)` : `${repo.remote}/${repo.branch}`}, ${loops} turn(s)`);
+    this.say(`[sync] ${roles.map((r) => r.command).join("+")}: ${roles.map((r) => r.actor).join("+")} on ${this.offline ? `${repo.branch} (this clone only: nothing is pushed)` : `${repo.remote}/${repo.branch}`}, ${loops} ${roles.length > 1 ? `cycle(s) of ${roles.map((r) => r.actor).join(" then ")}` : "turn(s)"}`);
     if (roles.some((r) => r.initialisesState)) await this.initStateIfMissing();
     // Crash leftovers exist only at start-up: within a run a failed push exits.
     await this.locked(() => this.discardUncommittedState());
