@@ -1,12 +1,12 @@
 import { resolve } from "node:path";
 import { describeSource, type Config, type Source } from "../core/config.ts";
-import { SETTINGS, flagCommands, type CommandName, type Setting } from "../core/settings.ts";
+import { COMMAND_NAMES, SETTINGS, flagCommands, type CommandName, type Setting } from "../core/settings.ts";
 import { argvError, usageError } from "../core/errors.ts";
 import { openRepo } from "../core/repo.ts";
 import { keyName, settingsBySection, tomlValue } from "./toml-text.ts";
 
-/** Commands whose settings `orch config --for` can show (all that read settings). */
-export const CONFIG_CONTEXTS: readonly CommandName[] = ["supervisor", "loop", "stamp", "tail", "status", "doctor", "init"];
+/** Commands whose settings `orch config --for` can show: every command but config itself (each reads settings). */
+export const CONFIG_CONTEXTS: readonly CommandName[] = COMMAND_NAMES.filter((c) => c !== "config");
 
 export interface ConfigOptions {
   /** The command whose view of the settings is shown. */

@@ -179,7 +179,7 @@ async function checkSideChannel(ctx: Clone, remote: string, sha: string): Promis
         name,
         ok: false,
         detail: `${remote} does not accept pushes to refs/orch/* (${why}): heartbeats, shipped logs, pause/stop/nudge will not work (turns still do)`,
-        fix: "allow pushes to refs/orch/* on the host (it must not be a hidden or protected namespace), or set [logs] ship = false and live without them",
+        fix: "allow pushes to refs/orch/* on the host (it must not be a hidden or protected namespace); without it turns still run: the runner warns once and stops pushing side refs",
       };
     }
     await pushRefs(ctx.git, remote, [{ src: "", dst: probe }], { atomic: false });
