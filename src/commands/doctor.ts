@@ -7,7 +7,7 @@ import { doctorPassed, renderDoctor, runDoctor } from "../ops/doctor.ts";
 
 export const help: CommandHelp = {
   description:
-    "Check this host and clone for everything orch needs, in order: git 2.25 or newer, the repository, orch.toml (and the environment and flags), the branch, the remote and the branch on it, the state file, both prompts, each role's agent executable on PATH (with its --version), logs/ and tmp/ ignored by git, the repository lock free. Prints ✓ or ✗ with a fix for each problem, – for a check that could not run.",
+    "Check this host and clone for everything orch needs, in order: git 2.25 or newer, the repository, orch.toml (and the environment and flags), the branch, the remote, the branch and the state file on it, whether the remote takes pushes to refs/orch/* (the side channel: heartbeats, shipped logs, control), the local state file, both prompts (and the reviewer prompt when pair.review_every is set), each role's agent executable on PATH with its --version and the agent's own pre-flight (claude's skip-permissions as root), logs/ and tmp/ ignored by git, the repository lock free. Prints ✓ or ✗ with a fix for each problem, – for a check that could not run. --for pair: one machine, where no remote is needed.",
   groups: { for: "Checks" },
   examples: [
     ["orch doctor", "Check everything, for both roles"],

@@ -6,7 +6,7 @@ import { renderStatus, renderStatusJson } from "../ops/status-text.ts";
 
 export const help: CommandHelp = {
   description:
-    "Fetch the shared branch (20 s, no retries; a failed fetch is a warning), then show whose turn it is and since when, each actor's last ok/fail stamp (is the other machine alive?), whether this clone is behind or has unpushed stamps, the newest log of each actor here, the exit flag, and a warning when a running turn outlived its lease.",
+    "Fetch the shared branch, both heartbeats, the control ref and the peers' shipped logs in one look (20 s, no retries; a failed fetch is a warning), then show whose turn it is and since when, each actor's last ok/fail stamp with its receipt (duration, agent, cost), each machine from its heartbeat (host, phase, blocked until, last output, orch and agent versions; SILENT when it stopped beating during a turn), version or settings skew between the two, whether this clone is behind or has unpushed stamps, the newest log of each actor here, pauses, a stop and nudges not yet delivered, the exit flag, and a warning when a running turn outlived its lease. A clone without the remote (one machine, orch pair) shows this clone only.",
   groups: { offline: "Status", json: "Output" },
   examples: [
     ["orch status", "Whose turn is it, and is the other machine alive?"],
