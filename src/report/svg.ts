@@ -111,6 +111,11 @@ function turnBar(t: Turn, i: number, y: number, x: (t: number) => number): strin
   return out.join("");
 }
 
+/** A cost axis label with enough decimals that 0, half and the top differ ($0.000 · $0.005 · $0.010). */
+function axisUsd(v: number, max: number): string {
+  return max < 0.1 ? `$${v.toFixed(3)}` : usd(v);
+}
+
 /** Duration bars (galph, ralph side by side) and the cost per iteration as a line, on a second axis. */
 export function chartSvg(r: Report): string {
   const iters = [...new Set(r.turns.map((t) => t.iteration))].sort((a, b) => a - b);
@@ -138,7 +143,7 @@ export function chartSvg(r: Report): string {
     const yy = top + plotH - frac * plotH;
     parts.push(`<line class="grid" x1="${CHART_LEFT}" x2="${W - 56}" y1="${f(yy)}" y2="${f(yy)}"/>`);
     parts.push(`<text class="tick" x="${CHART_LEFT - 6}" y="${f(yy + 4)}" text-anchor="end">${dur(frac * maxDur)}</text>`);
-    if (costs.length) parts.push(`<text class="tick cost" x="${W - 50}" y="${f(yy + 4)}">${usd(frac * maxCost)}</text>`);
+    if (costs.length) parts.push(`<text class="tick cost" x="${W - 50}" y="${f(yy + 4)}">${axisUsd(frac * maxCost, maxCost)}</text>`);
   }
   const labelEvery = Math.max(1, Math.ceil(iters.length / 20));
   const points: string[] = [];
