@@ -5,23 +5,10 @@
 import { describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { makeEngineWorld, collect, AGENTS } from "./helpers/engine-world.ts";
+import { makeEngineWorld, collect, AGENTS, readUntil } from "./helpers/engine-world.ts";
 import type { Clone, World } from "./helpers/world.ts";
 
 const FAST = ["--sync-via-git", "--poll-interval", "0.05"];
-
-async function readUntil(proc: ReturnType<typeof Bun.spawn>, text: string, ms = 20_000): Promise<string> {
-  const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
-  let seen = "";
-  const deadline = Date.now() + ms;
-  while (!seen.includes(text) && Date.now() < deadline) {
-    const { value, done } = await Promise.race([reader.read(), Bun.sleep(Math.max(1, deadline - Date.now())).then(() => ({ value: undefined, done: false }))]);
-    if (done) break;
-    if (value) seen += new TextDecoder().decode(value);
-  }
-  reader.releaseLock();
-  return seen;
-}
 
 function remoteRefs(world: World, c: Clone): Map<string, string> {
   const out = c.git("ls-remote", world.remote).trim().split("\n");

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync, writeFileSync, rmSync, existsSync, chmodSync } from "node:fs";
 import { join } from "node:path";
-import { tempEngineWorld, remoteSubjects, collect, worker, AGENTS } from "./helpers/engine-world.ts";
+import { tempEngineWorld, remoteSubjects, collect, worker, AGENTS, readUntil, processesWith } from "./helpers/engine-world.ts";
 import { stateJson } from "./helpers/world.ts";
 
 const FAST = ["--sync-via-git", "--poll-interval", "0.05"];
@@ -9,26 +9,6 @@ const FAST = ["--sync-via-git", "--poll-interval", "0.05"];
 function logsOf(dir: string, actor: string, branch = "feature-x"): string[] {
   const d = join(dir, "logs", branch, actor);
   return existsSync(d) ? readdirSync(d).sort() : [];
-}
-
-/** Read a child's stdout until it printed `text` (the agent started). */
-async function readUntil(proc: ReturnType<typeof Bun.spawn>, text: string): Promise<void> {
-  const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
-  let seen = "";
-  while (!seen.includes(text)) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    seen += new TextDecoder().decode(value);
-  }
-  reader.releaseLock();
-}
-
-function processesWith(mark: string): string[] {
-  const r = Bun.spawnSync(["ps", "-eo", "pid,args"], { stdout: "pipe" });
-  return r.stdout
-    .toString()
-    .split("\n")
-    .filter((l) => l.includes(mark) && !l.includes("ps -eo"));
 }
 
 describe("sync turns between two machines", () => {

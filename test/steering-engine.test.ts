@@ -6,26 +6,13 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { makeEngineWorld, remoteSubjects, collect, worker } from "./helpers/engine-world.ts";
+import { makeEngineWorld, remoteSubjects, collect, worker, readUntil } from "./helpers/engine-world.ts";
 
 const FAST = ["--sync-via-git", "--poll-interval", "0.05"];
 
 /** An agent that keeps its stdin (the prompt) in a file outside the clone, then works like worker.sh. */
 function recording(file: string, name: string): string[] {
   return ["sh", "-c", `cat >> ${JSON.stringify(file)}; echo "=== END OF PROMPT ===" >> ${JSON.stringify(file)}; echo "$ORCH_ACTOR i=$ORCH_ITERATION" >> work-${name}.txt; git add work-${name}.txt; git commit -q -m "${name}: work for i=$ORCH_ITERATION"; sleep 0.3`];
-}
-
-async function readUntil(proc: ReturnType<typeof Bun.spawn>, text: string, ms = 30_000): Promise<string> {
-  const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
-  let seen = "";
-  const deadline = Date.now() + ms;
-  while (!seen.includes(text) && Date.now() < deadline) {
-    const { value, done } = await Promise.race([reader.read(), Bun.sleep(Math.max(1, deadline - Date.now())).then(() => ({ value: undefined, done: false }))]);
-    if (done) break;
-    if (value) seen += new TextDecoder().decode(value);
-  }
-  reader.releaseLock();
-  return seen;
 }
 
 const syncOnly = (subjects: string[]) => subjects.filter((s) => s.startsWith("[SYNC"));

@@ -6,7 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync, chmodSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { makeEngineWorld, remoteSubjects, collect, AGENTS } from "./helpers/engine-world.ts";
+import { makeEngineWorld, remoteSubjects, collect, AGENTS, readUntil, processesWith } from "./helpers/engine-world.ts";
 import type { Clone } from "./helpers/world.ts";
 
 const FAST = ["--sync-via-git", "--poll-interval", "0.05"];
@@ -14,19 +14,6 @@ const slow = (name: string, secs: number) => ["sh", join(AGENTS, "slow.sh"), nam
 
 function runsIn(record: string): string[] {
   return existsSync(record) ? readFileSync(record, "utf8").trim().split("\n").filter(Boolean) : [];
-}
-
-/** Read a child's stdout until it printed `text`; returns what it printed so far. */
-async function readUntil(proc: ReturnType<typeof Bun.spawn>, text: string): Promise<string> {
-  const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
-  let seen = "";
-  while (!seen.includes(text)) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    seen += new TextDecoder().decode(value);
-  }
-  reader.releaseLock();
-  return seen;
 }
 
 /** The rest of a child's output after readUntil, and its exit code. */
@@ -40,14 +27,6 @@ async function rest(proc: ReturnType<typeof Bun.spawn>): Promise<{ code: number;
   }
   const [stderr, code] = await Promise.all([new Response(proc.stderr as ReadableStream).text(), proc.exited]);
   return { code, stdout, stderr };
-}
-
-function processesWith(mark: string): string[] {
-  const r = Bun.spawnSync(["ps", "-eo", "pid,args"], { stdout: "pipe" });
-  return r.stdout
-    .toString()
-    .split("\n")
-    .filter((l) => l.includes(mark) && !l.includes("ps -eo"));
 }
 
 function localBranches(c: Clone): string[] {

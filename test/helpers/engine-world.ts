@@ -93,3 +93,27 @@ async function readRest(stream: ReadableStream<Uint8Array>): Promise<string> {
     text += decoder.decode(value, { stream: true });
   }
 }
+
+/** Read a child's stdout until it printed `text` (or `ms` passed, or it closed); returns what it printed so far. */
+export async function readUntil(proc: ReturnType<typeof Bun.spawn>, text: string, ms = 30_000): Promise<string> {
+  const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  let seen = "";
+  const deadline = Date.now() + ms;
+  while (!seen.includes(text) && Date.now() < deadline) {
+    const { value, done } = await Promise.race([reader.read(), Bun.sleep(Math.max(1, deadline - Date.now())).then(() => ({ value: undefined, done: false }))]);
+    if (done) break;
+    if (value) seen += decoder.decode(value, { stream: true });
+  }
+  reader.releaseLock();
+  return seen;
+}
+
+/** `ps` lines of the processes whose command line contains `mark`. */
+export function processesWith(mark: string): string[] {
+  const r = Bun.spawnSync(["ps", "-eo", "pid,args"], { stdout: "pipe" });
+  return r.stdout
+    .toString()
+    .split("\n")
+    .filter((l) => l.includes(mark) && !l.includes("ps -eo"));
+}
