@@ -5,9 +5,10 @@
  * it), never prompts, never runs maintenance, and is classified once, here,
  * into a GitError code that callers test instead of git's message text.
  */
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join, isAbsolute } from "node:path";
-import { run as runProcess, sleep, type RunResult } from "./proc.ts";
+import { run as runProcess, sleep, spawnProcess, type RunResult } from "./proc.ts";
+import { BatchTimeout, CatFileBatch, type CatObject } from "./batch.ts";
 import { OrchError, Exit } from "./errors.ts";
 import { acquireLock, type HeldLock } from "./lock.ts";
 
@@ -123,6 +124,10 @@ export class Git {
   private gitDirCache: string | undefined;
   /** Counts git processes started (benchmarks report it). */
   calls = 0;
+  /** The runner's long-lived cat-file (keepCatFile), or null: each read is its own process. */
+  private batch: CatFileBatch | null = null;
+  /** The environment without orch's own config entries (for maintenance, which must see the user's gc settings). */
+  private readonly userEnv: Record<string, string | undefined>;
 
   constructor(opts: GitOptions) {
     this.cwd = opts.cwd;
@@ -131,6 +136,7 @@ export class Git {
     this.networkRetryMs = opts.networkRetryMs ?? 60_000;
     this.lockTimeoutMs = opts.lockTimeoutMs ?? 30_000;
     this.log = opts.log ?? (() => {});
+    this.userEnv = { ...process.env, ...opts.env, GIT_TERMINAL_PROMPT: "0", LC_ALL: "C" };
     this.env = orchGitEnv({ ...process.env, ...opts.env });
   }
 
@@ -331,8 +337,16 @@ export class Git {
    * like `<ref>^{commit}`, a file like `<ref>:<path>`) as its sha, type and
    * content, or null when absent. The hot path of polling.
    */
-  async catFiles(revs: string[]): Promise<({ sha: string; type: string; body: Buffer } | null)[]> {
+  async catFiles(revs: string[]): Promise<(CatObject | null)[]> {
     if (revs.length === 0) return [];
+    if (this.batch) {
+      try {
+        return await this.batch.ask(revs);
+      } catch (e) {
+        if (e instanceof BatchTimeout) throw new GitError(["cat-file", "--batch"], { code: -1, signal: null, stdout: "", stderr: e.message, timedOut: true, aborted: false }, "timeout");
+        // The long-lived process died under us: ask once more the one-shot way.
+      }
+    }
     const r = await this.run(["cat-file", "--batch"], { input: revs.map((v) => v + "\n").join(""), bytes: true });
     const out = Buffer.from(r.stdoutBytes!);
     // Each answer: "<sha> <type> <size>\n<size bytes>\n", or "<name> missing\n".
@@ -347,6 +361,70 @@ export class Git {
       at += size + 1;
       return { sha: header[1]!, type: header[2]!, body };
     });
+  }
+
+  /**
+   * Keep one `cat-file --batch` for all reads from now on (a runner, for its
+   * whole life: see batch.ts); closeCatFile ends it. Commands that read once
+   * keep the one-shot process and never leave a child behind.
+   */
+  keepCatFile(): void {
+    this.batch ??= new CatFileBatch(() => {
+      this.calls++;
+      if (TRACE) process.stderr.write("[git] cat-file --batch (kept)\n");
+      return spawnProcess(["git", "cat-file", "--batch"], { cwd: this.cwd, env: this.env, stdin: "pipe", stdout: "pipe", stderr: "ignore", detached: true }) as never;
+    }, this.timeoutMs);
+  }
+
+  closeCatFile(): void {
+    this.batch?.close();
+    this.batch = null;
+  }
+
+  /**
+   * The full sha HEAD points to, read from the files when they are plain (a
+   * branch checked out, its ref loose or packed): no process for the question a
+   * turn asks most. Anything unusual (a worktree, another ref backend) asks git.
+   */
+  async headSha(): Promise<string | null> {
+    const dir = await this.gitDir();
+    try {
+      const head = readFileSync(join(dir, "HEAD"), "utf8").trim();
+      if (/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(head)) return head;
+      const ref = /^ref: (refs\/heads\/\S+)$/.exec(head)?.[1];
+      if (ref && existsSync(join(dir, "refs")) && !existsSync(join(dir, "commondir"))) {
+        let loose: string | null = null;
+        try {
+          loose = readFileSync(join(dir, ref), "utf8").trim();
+        } catch {
+          // not loose: packed, or absent (an unborn branch)
+        }
+        if (loose !== null && /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(loose)) return loose;
+        if (loose === null) {
+          const packed = readPackedRef(dir, ref);
+          if (packed !== undefined) return packed;
+        }
+      }
+    } catch {
+      // unreadable: ask git
+    }
+    return this.revParse("HEAD");
+  }
+
+  /**
+   * Housekeeping orch's own calls switch off (maintenance.auto=false, gc.auto=0):
+   * `git maintenance run --auto` with the user's own settings, so the loose
+   * objects and small packs of many turns do not pile up. It returns at once
+   * when there is nothing to do and detaches when there is (gc.autoDetach).
+   * Older git without `maintenance`: `gc --auto`.
+   */
+  async maintain(): Promise<void> {
+    const opts = { cwd: this.cwd, env: this.userEnv, timeoutMs: this.timeoutMs };
+    this.calls++;
+    const r = await runProcess(["git", "maintenance", "run", "--auto", "--quiet"], opts);
+    if (r.code === 0 || !/not a git command|unknown subcommand/i.test(r.stderr)) return;
+    this.calls++;
+    await runProcess(["git", "gc", "--auto", "--quiet"], opts);
   }
 
   /** The commit a ref points to and one file's content there (null parts when absent), in one process. */
@@ -381,6 +459,20 @@ export async function gitVersion(env: Record<string, string | undefined>): Promi
 
 /** ORCH_TRACE=1 prints every git call on stderr (field debugging). */
 const TRACE = process.env.ORCH_TRACE === "1";
+
+/** A ref's sha from packed-refs, or undefined (no such file or line: git decides). */
+function readPackedRef(dir: string, ref: string): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(join(dir, "packed-refs"), "utf8");
+  } catch {
+    return undefined;
+  }
+  for (const line of text.split("\n")) {
+    if (line.endsWith(" " + ref) && /^[0-9a-f]{40}/.test(line)) return line.slice(0, line.indexOf(" "));
+  }
+  return undefined; // not there: let git say (it may know better)
+}
 
 export function splitZ(out: string): string[] {
   return out.split("\0").filter((s) => s.length > 0);

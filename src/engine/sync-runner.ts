@@ -89,6 +89,8 @@ export class SyncRunner {
     // Held for the runner's whole life: a second runner of the same actor in this clone exits 7.
     const locks = holdRoleLocks(gitDir, this.roles);
     let started = false;
+    // A runner reads after every move it sees: one cat-file for its whole life (core/batch.ts).
+    this.repo.git.keepCatFile();
     try {
       this.runner = thisRunner(gitDir);
       this.events = new RunEvents(this.repo, gitDir);
@@ -117,6 +119,7 @@ export class SyncRunner {
     } finally {
       if (started) await this.goodbye();
       await this.events?.drain();
+      this.repo.git.closeCatFile();
       locks.release();
     }
   }
@@ -183,7 +186,7 @@ export class SyncRunner {
     for (;;) {
       const view = await this.wait(role, `${role.actor}'s turn`, (s) => s.expected_actor === role.actor);
       if (view === "exit") return Exit.ok;
-      const result: TurnResult = await this.turnTaker.take(role, view.tip);
+      const result: TurnResult = await this.turnTaker.take(role, view);
       if (result === "lost-race") {
         this.say(`[sync] another runner marked ${role.actor}'s turn first; waiting`);
         await this.refresh(true);

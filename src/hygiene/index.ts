@@ -55,17 +55,19 @@ async function scrubDriftedSubmodules(scope: ReturnType<typeof makeScope>): Prom
 /**
  * Loop, before each pull: commit reports matching reports.prepull_globs with the
  * PRE-PULL subject, so the loop's own evidence never blocks the pull. Best
- * effort: a failure is logged and the pull goes ahead.
+ * effort: a failure is logged and the pull goes ahead. Returns how many files
+ * it committed (HEAD moved).
  */
-export async function prePullPublish(ctx: HygieneContext): Promise<void> {
+export async function prePullPublish(ctx: HygieneContext): Promise<number> {
   const c = ctx.repo.config.forRole(ctx.role.section);
   const globs = c.get("reports.prepull_globs");
-  if (!ctx.role.prePullReports || !c.get("reports.enabled") || globs.length === 0) return;
+  if (!ctx.role.prePullReports || !c.get("reports.enabled") || globs.length === 0) return 0;
   try {
     const scope = makeScope(ctx, "pull");
     const committed = await apply(scope, await planReports(scope, { tag: "pre-pull", subject: ctx.role.subjects.prePull ?? ctx.role.subjects.reports, globs }), { quiet: true });
-    if (committed.length === 0 && !scope.dryRun) ctx.prePullSnapshot = scope.snapshot;
+    return scope.dryRun ? 0 : committed.length;
   } catch (e) {
     ctx.log(`[pre-pull] WARNING: publishing reports before the pull failed (${errorMessage(e)}); pulling anyway`);
+    return 0;
   }
 }
