@@ -28,22 +28,37 @@ function data(bytes: Uint8Array): Buffer[] {
   return [Buffer.from(`data ${bytes.length}\n`), Buffer.from(bytes), Buffer.from("\n")];
 }
 
-/** Write the commits; returns their shas in order. */
-export async function writeCommits(git: Git, specs: CommitSpec[]): Promise<string[]> {
-  if (specs.length === 0) return [];
+/** The fast-import commands for the commits, marked firstMark, firstMark+1, … */
+function stream(specs: CommitSpec[], firstMark: number): Buffer {
   const now = Math.floor(Date.now() / 1000);
   const parts: Buffer[] = [];
   specs.forEach((s, i) => {
     if (s.parent === null) parts.push(Buffer.from(`reset ${s.ref}\n`)); // start over: a parentless commit
-    parts.push(Buffer.from(`commit ${s.ref}\nmark :${i + 1}\n`));
+    parts.push(Buffer.from(`commit ${s.ref}\nmark :${firstMark + i}\n`));
     if (s.author) parts.push(Buffer.from(`author ${s.author}\n`));
     parts.push(Buffer.from(`committer ${s.committer ?? `orch <orch@localhost> ${now} +0000`}\n`), ...data(Buffer.from(s.message)));
     if (s.parent !== null) parts.push(Buffer.from(`from ${s.parent}\n`));
     for (const f of s.files) parts.push(Buffer.from(`M ${f.mode ?? "100644"} inline ${quotePath(f.path)}\n`), ...data(f.data));
     parts.push(Buffer.from("\n"));
   });
-  parts.push(Buffer.from(specs.map((_, i) => `get-mark :${i + 1}\n`).join("")));
-  const r = await git.run(["fast-import", "--quiet", "--force"], { input: new Uint8Array(Buffer.concat(parts)) });
+  return Buffer.concat(parts);
+}
+
+/**
+ * Write the commits; returns their shas in order. A runner's long-lived
+ * fast-import when there is one (no process per batch), else one of its own.
+ */
+export async function writeCommits(git: Git, specs: CommitSpec[]): Promise<string[]> {
+  if (specs.length === 0) return [];
+  if (git.importer) {
+    try {
+      return await git.importer.write(specs.length, (first) => stream(specs, first));
+    } catch (e) {
+      git.log(`[git] the kept fast-import failed (${(e as Error).message}); writing with one of its own`);
+    }
+  }
+  const marks = specs.map((_, i) => `get-mark :${i + 1}\n`).join("");
+  const r = await git.run(["fast-import", "--quiet", "--force"], { input: new Uint8Array(Buffer.concat([stream(specs, 1), Buffer.from(marks)])) });
   const shas = r.stdout.split("\n").filter((l) => /^[0-9a-f]{40,64}$/.test(l));
   if (shas.length !== specs.length) throw new Error(`git fast-import reported ${shas.length} commit(s) for ${specs.length}`);
   return shas;

@@ -145,3 +145,105 @@ export class CatFileBatch {
     }
   }
 }
+
+/**
+ * One long-lived `git fast-import` for a runner's commits (state commits,
+ * heartbeats, shipped logs: two batches a turn). Each batch ends with
+ * `checkpoint` (the objects land in the repository, visible to the merge and
+ * the push that follow) and `get-mark` for each commit (their shas, in
+ * order). fast-import remembers what it wrote; a runner restarts it now and
+ * then (with git's maintenance), so that memory never outlives what gc keeps.
+ */
+export class FastImportBatch {
+  private proc: Subprocess<"pipe", "pipe", "ignore"> | null = null;
+  private lines: string[] = [];
+  private partial = "";
+  private ended = false;
+  private more: (() => void) | null = null;
+  private queue: Promise<unknown> = Promise.resolve();
+  private nextMark = 1;
+
+  constructor(
+    private readonly spawn: () => Subprocess<"pipe", "pipe", "ignore">,
+    private readonly timeoutMs: number,
+  ) {}
+
+  /** Run `build(firstMark)` (commit commands using marks firstMark… firstMark+count-1); returns the commits' shas. */
+  write(count: number, build: (firstMark: number) => Buffer): Promise<string[]> {
+    const next = this.queue.then(() => this.batch(count, build));
+    this.queue = next.catch(() => {});
+    return next;
+  }
+
+  close(): void {
+    const proc = this.proc;
+    this.proc = null;
+    if (!proc) return;
+    try {
+      proc.stdin.end(); // at EOF it finishes what it has and exits
+    } catch {
+      // already gone
+    }
+    setTimeout(() => proc.exitCode === null && proc.kill("SIGKILL"), 5000).unref();
+  }
+
+  private start(): void {
+    this.lines = [];
+    this.partial = "";
+    this.ended = false;
+    this.nextMark = 1;
+    const proc = this.spawn();
+    this.proc = proc;
+    void (async () => {
+      const decoder = new TextDecoder();
+      try {
+        for await (const chunk of proc.stdout) {
+          if (this.proc !== proc) break;
+          const text = this.partial + decoder.decode(chunk, { stream: true });
+          const parts = text.split("\n");
+          this.partial = parts.pop()!;
+          this.lines.push(...parts);
+          this.more?.();
+        }
+      } catch {
+        // killed
+      }
+      if (this.proc === proc) this.ended = true;
+      this.more?.();
+    })();
+  }
+
+  private async batch(count: number, build: (firstMark: number) => Buffer): Promise<string[]> {
+    if (!this.proc || this.ended) this.start();
+    const proc = this.proc!;
+    const first = this.nextMark;
+    this.nextMark += count;
+    const marks = Array.from({ length: count }, (_, i) => `get-mark :${first + i}\n`).join("");
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new BatchTimeout("git fast-import did not answer in time")), this.timeoutMs);
+    });
+    try {
+      proc.stdin.write(new Uint8Array(Buffer.concat([build(first), Buffer.from(`checkpoint\n${marks}`)])));
+      proc.stdin.flush();
+      const shas = await Promise.race([this.readLines(count), timeout]);
+      if (!shas.every((s) => /^[0-9a-f]{40,64}$/.test(s))) throw new Error(`git fast-import answered ${JSON.stringify(shas[0])}`);
+      return shas;
+    } catch (e) {
+      this.proc = null;
+      proc.kill("SIGKILL");
+      throw e;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async readLines(n: number): Promise<string[]> {
+    while (this.lines.length < n) {
+      if (this.ended) throw new Error("git fast-import ended unexpectedly");
+      await new Promise<void>((resolve) => (this.more = resolve));
+      this.more = null;
+    }
+    return this.lines.splice(0, n);
+  }
+}

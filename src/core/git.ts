@@ -8,7 +8,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join, isAbsolute } from "node:path";
 import { run as runProcess, sleep, spawnProcess, type RunResult } from "./proc.ts";
-import { BatchTimeout, CatFileBatch, type CatObject } from "./batch.ts";
+import { BatchTimeout, CatFileBatch, FastImportBatch, type CatObject } from "./batch.ts";
 import { OrchError, Exit } from "./errors.ts";
 import { acquireLock, type HeldLock } from "./lock.ts";
 
@@ -124,8 +124,10 @@ export class Git {
   private gitDirCache: string | undefined;
   /** Counts git processes started (benchmarks report it). */
   calls = 0;
-  /** The runner's long-lived cat-file (keepCatFile), or null: each read is its own process. */
+  /** The runner's long-lived cat-file (keepBatches), or null: each read is its own process. */
   private batch: CatFileBatch | null = null;
+  /** The runner's long-lived fast-import (keepBatches), or null: each batch of commits is its own process. */
+  importer: FastImportBatch | null = null;
   /** The environment without orch's own config entries (for maintenance, which must see the user's gc settings). */
   private readonly userEnv: Record<string, string | undefined>;
 
@@ -145,7 +147,7 @@ export class Git {
     let delay = 400;
     for (let attempt = 0; ; attempt++) {
       this.calls++;
-      if (TRACE) process.stderr.write(`[git] ${args.join(" ")}\n`);
+      const t0 = TRACE ? performance.now() : 0;
       const result = await runProcess(["git", ...args], {
         cwd: this.cwd,
         env: this.env,
@@ -153,6 +155,7 @@ export class Git {
         bytes: opts.bytes,
         timeoutMs: opts.timeoutMs ?? this.timeoutMs,
       });
+      if (TRACE) process.stderr.write(`[git] +${t0.toFixed(0)}ms ${(performance.now() - t0).toFixed(0)}ms ${args.join(" ")}\n`);
       if (result.timedOut) throw new GitError(args, result, "timeout");
       if (result.code !== 0 && attempt < 10 && INDEX_LOCK_RE.test(result.stderr)) {
         this.log(`[git] index.lock busy; retrying in ${(delay / 1000).toFixed(1)}s`);
@@ -364,21 +367,34 @@ export class Git {
   }
 
   /**
-   * Keep one `cat-file --batch` for all reads from now on (a runner, for its
-   * whole life: see batch.ts); closeCatFile ends it. Commands that read once
-   * keep the one-shot process and never leave a child behind.
+   * Keep one `cat-file --batch` for all reads and one `fast-import` for all
+   * commit writes from now on (a runner, for its whole life: see batch.ts);
+   * closeBatches ends them. Commands that read or write once keep one-shot
+   * processes and never leave a child behind.
    */
-  keepCatFile(): void {
-    this.batch ??= new CatFileBatch(() => {
+  keepBatches(): void {
+    const spawn = (args: string[]) => () => {
       this.calls++;
-      if (TRACE) process.stderr.write("[git] cat-file --batch (kept)\n");
-      return spawnProcess(["git", "cat-file", "--batch"], { cwd: this.cwd, env: this.env, stdin: "pipe", stdout: "pipe", stderr: "ignore", detached: true }) as never;
-    }, this.timeoutMs);
+      if (TRACE) process.stderr.write(`[git] ${args.join(" ")} (kept)\n`);
+      return spawnProcess(["git", ...args], { cwd: this.cwd, env: this.env, stdin: "pipe", stdout: "pipe", stderr: "ignore", detached: true }) as never;
+    };
+    this.batch ??= new CatFileBatch(spawn(["cat-file", "--batch"]), this.timeoutMs);
+    this.importer ??= new FastImportBatch(spawn(["fast-import", "--quiet", "--force"]), this.timeoutMs);
   }
 
-  closeCatFile(): void {
+  closeBatches(): void {
     this.batch?.close();
     this.batch = null;
+    this.importer?.close();
+    this.importer = null;
+  }
+
+  /** Start the long-lived fast-import afresh at its next use (it forgets what it wrote; see batch.ts). */
+  renewImporter(): void {
+    if (!this.importer) return;
+    this.importer.close();
+    this.importer = null;
+    this.keepBatches();
   }
 
   /**
@@ -457,7 +473,7 @@ export async function gitVersion(env: Record<string, string | undefined>): Promi
   return /git version (\d+(?:\.\d+)+)/.exec(r.stdout)?.[1] ?? null;
 }
 
-/** ORCH_TRACE=1 prints every git call on stderr (field debugging). */
+/** ORCH_TRACE=1 prints every git call on stderr with when it started (ms since orch started) and how long it took (field debugging). */
 const TRACE = process.env.ORCH_TRACE === "1";
 
 /** A ref's sha from packed-refs, or undefined (no such file or line: git decides). */

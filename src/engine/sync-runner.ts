@@ -89,8 +89,9 @@ export class SyncRunner {
     // Held for the runner's whole life: a second runner of the same actor in this clone exits 7.
     const locks = holdRoleLocks(gitDir, this.roles);
     let started = false;
-    // A runner reads after every move it sees: one cat-file for its whole life (core/batch.ts).
-    this.repo.git.keepCatFile();
+    // A runner reads after every move it sees and writes commits twice a turn:
+    // one cat-file and one fast-import for its whole life (core/batch.ts).
+    this.repo.git.keepBatches();
     try {
       this.runner = thisRunner(gitDir);
       this.events = new RunEvents(this.repo, gitDir);
@@ -119,7 +120,7 @@ export class SyncRunner {
     } finally {
       if (started) await this.goodbye();
       await this.events?.drain();
-      this.repo.git.closeCatFile();
+      this.repo.git.closeBatches();
       locks.release();
     }
   }
@@ -133,10 +134,27 @@ export class SyncRunner {
     }
   }
 
+  /**
+   * orch's own git calls never start git's background maintenance (it would
+   * run after every fetch, merge and fast-import: a sixth of a turn's time), so
+   * it runs it itself: at start and every MAINTENANCE_EVERY turns, between
+   * turns. Loose objects and the small packs of heartbeats and state commits
+   * do not pile up over days. Never fails a turn.
+   */
+  private async maintain(opts: { renew: boolean }): Promise<void> {
+    try {
+      if (opts.renew) this.repo.git.renewImporter();
+      await this.repo.git.maintain();
+    } catch (e) {
+      this.repo.git.log(`[git] maintenance failed (${errorMessage(e)}); trying again later`);
+    }
+  }
+
   private async turns(): Promise<number> {
     const { repo, roles } = this;
     const loops = repo.config.get("sync.loops");
     for (const role of roles) await reapLeftover(role, repo, this.say);
+    await this.maintain({ renew: false });
     this.say(`[sync] ${roles.map((r) => r.command).join("+")}: ${roles.map((r) => r.actor).join("+")} on ${this.offline ? `${repo.branch} (this clone only: nothing is pushed)` : `${repo.remote}/${repo.branch}`}, ${loops} turn(s)`);
     if (roles.some((r) => r.initialisesState)) await this.initStateIfMissing();
     // Crash leftovers exist only at start-up: within a run a failed push exits.
@@ -208,6 +226,7 @@ export class SyncRunner {
       }
       if (result === Exit.ok) this.tally.ok++;
       else this.tally.failed++;
+      if ((this.tally.ok + this.tally.failed) % MAINTENANCE_EVERY === 0) await this.maintain({ renew: true });
       const done = this.turnTaker.lastTurn;
       if (result === Exit.ok && done && role.reviews) this.note(this.progress.galph, done.iteration, done.files.includes("input.md"));
       return result === Exit.ok ? null : result;
@@ -440,6 +459,9 @@ export class SyncRunner {
     await git.run(["checkout", "HEAD", "--", stateRel]);
   }
 }
+
+/** Turns between two runs of git's maintenance (see SyncRunner.maintain). */
+const MAINTENANCE_EVERY = 25;
 
 /** `3h12m`, `4m05s`, `12s`. */
 export function formatElapsed(ms: number): string {
