@@ -75,18 +75,17 @@ let view: State | null = null;
 /** Poll until `ready`; a move is fetched and its state read. */
 async function waitFor(ready: (s: State) => boolean): Promise<void> {
   const started = Date.now();
-  let idle = 0;
+  let polls = 0;
   for (;;) {
     if (view && ready(view)) return;
     if (Date.now() - started > MAX_WAIT_MS) throw new Error(`${actor}: gave up waiting`);
-    await Bun.sleep(pollDelay(0, idle));
+    await Bun.sleep(pollDelay(0, polls++));
     const line = (await git("ls-remote", "origin", `refs/heads/${branch}`)).split("\t")[0]!.trim();
     if (line && line !== seen) {
       seen = line;
       await git("fetch", "--quiet", "--no-tags", "origin", `+refs/heads/${branch}:${tracking}`);
       view = await stateAt(tracking);
-      idle = 0;
-    } else idle++;
+    }
   }
 }
 
