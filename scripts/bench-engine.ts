@@ -36,7 +36,7 @@ const opt = (name: string, dflt: number, min = 1) => {
   return v;
 };
 const ITERATIONS = opt("iterations", 10);
-const RUNS = opt("runs", 3);
+const RUNS = opt("runs", 4);
 const BIG_FILES = opt("big-files", 50_000, 0);
 const BIG_ITERATIONS = opt("big-iterations", 5);
 const KEEP = argv.includes("--keep") || process.env.KEEP === "1";
@@ -200,7 +200,7 @@ function breakdown(orch: RunResult, floor: RunResult, iterations: number): void 
   for (const [k, v] of rows) console.log(`    ${k.padEnd(width)}  ${per(v.supervisor).padStart(10)}  ${per(v.loop).padStart(6)}  ${per(v.supervisor + v.loop).padStart(5)}  ${per(v.floor).padStart(6)}`);
 }
 
-/** RUNS rounds of orch then the floor in one workspace; per-iteration seconds of each. */
+/** RUNS rounds of orch and the floor in one workspace (each continues where the other left); per-iteration seconds of each. */
 async function timeCase(name: string, files: number, iterations: number, realGit: string): Promise<{ orch: number[]; floor: number[]; ws: Workspace }> {
   const t = performance.now();
   const ws = workspace(files);
@@ -208,8 +208,11 @@ async function timeCase(name: string, files: number, iterations: number, realGit
   const orch: number[] = [];
   const floor: number[] = [];
   for (let i = 1; i <= RUNS; i++) {
-    const o = (await benchRun("orch", ws, iterations, false, realGit)).wallSec / iterations;
-    const f = (await benchRun("floor", ws, iterations, false, realGit)).wallSec / iterations;
+    // Which goes first alternates, so neither gains from going second (a warm cache, a quieter moment).
+    const time = async (s: System) => (await benchRun(s, ws, iterations, false, realGit)).wallSec / iterations;
+    let o: number, f: number;
+    if (i % 2) [o, f] = [await time("orch"), await time("floor")];
+    else [f, o] = [await time("floor"), await time("orch")];
     orch.push(o);
     floor.push(f);
     console.log(`  ${name} round ${i}/${RUNS}: orch ${(o * 1000).toFixed(0)} ms, floor ${(f * 1000).toFixed(0)} ms per iteration (${(o / f).toFixed(2)}×)`);

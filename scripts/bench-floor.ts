@@ -34,9 +34,13 @@ const MAX_WAIT_MS = 60_000;
 
 const env: Record<string, string> = { ...(process.env as Record<string, string>), LC_ALL: "C", GIT_CONFIG_COUNT: "2", GIT_CONFIG_KEY_0: "maintenance.auto", GIT_CONFIG_VALUE_0: "false", GIT_CONFIG_KEY_1: "gc.auto", GIT_CONFIG_VALUE_1: "0" };
 
+const TRACE = process.env.ORCH_TRACE === "1";
+
 async function git(...args: string[]): Promise<string> {
+  const t0 = performance.now();
   const p = Bun.spawn(["git", ...args], { cwd: dir, env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  if (TRACE) process.stderr.write(`[git] +${t0.toFixed(0)}ms ${(performance.now() - t0).toFixed(0)}ms ${args.join(" ")}\n`);
   if (code !== 0) throw new Error(`git ${args.join(" ")}: ${err.trim() || out.trim()}`);
   return out;
 }

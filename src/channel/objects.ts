@@ -2,9 +2,10 @@
  * Writing commits without touching the index, the working tree or HEAD: one
  * `git fast-import` process writes any number of commits (a state commit, a
  * heartbeat, a batch of shipped logs) and reports their shas (`get-mark`), so
- * a push's commits cost one process together and no `rev-parse` after.
+ * a push's commits cost one process together and no `rev-parse` after. No
+ * hooks run (a reference-transaction hook would see orch's own refs move).
  */
-import type { Git } from "../core/git.ts";
+import { NO_HOOKS, type Git } from "../core/git.ts";
 
 export interface CommitSpec {
   /** Local ref the commit is written to (orch's own namespace). */
@@ -58,7 +59,7 @@ export async function writeCommits(git: Git, specs: CommitSpec[]): Promise<strin
     }
   }
   const marks = specs.map((_, i) => `get-mark :${i + 1}\n`).join("");
-  const r = await git.run(["fast-import", "--quiet", "--force"], { input: new Uint8Array(Buffer.concat([stream(specs, 1), Buffer.from(marks)])) });
+  const r = await git.run([...NO_HOOKS, "fast-import", "--quiet", "--force"], { input: new Uint8Array(Buffer.concat([stream(specs, 1), Buffer.from(marks)])) });
   const shas = r.stdout.split("\n").filter((l) => /^[0-9a-f]{40,64}$/.test(l));
   if (shas.length !== specs.length) throw new Error(`git fast-import reported ${shas.length} commit(s) for ${specs.length}`);
   return shas;

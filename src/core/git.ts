@@ -379,7 +379,7 @@ export class Git {
       return spawnProcess(["git", ...args], { cwd: this.cwd, env: this.env, stdin: "pipe", stdout: "pipe", stderr: "ignore", detached: true }) as never;
     };
     this.batch ??= new CatFileBatch(spawn(["cat-file", "--batch"]), this.timeoutMs);
-    this.importer ??= new FastImportBatch(spawn(["fast-import", "--quiet", "--force"]), this.timeoutMs);
+    this.importer ??= new FastImportBatch(spawn([...NO_HOOKS, "fast-import", "--quiet", "--force"]), this.timeoutMs);
   }
 
   closeBatches(): void {
