@@ -7,7 +7,7 @@
 import { describe, expect, test } from "bun:test";
 import { chmodSync, existsSync } from "node:fs";
 import { join } from "node:path";
-import { Git } from "../src/core/git.ts";
+import { classifyFailure, Git } from "../src/core/git.ts";
 import { openRepo, type Repo } from "../src/core/repo.ts";
 import { safePull } from "../src/core/sync.ts";
 import { initialState, markRunning, serializeState } from "../src/core/state.ts";
@@ -161,5 +161,12 @@ describe("pulls", () => {
     expect(me.git("diff", "--cached", "--name-only").trim()).toBe("staged.txt");
     expect(me.read("README.md")).toBe("unstaged\n");
     expect(me.read("theirs.txt")).toBe("peer\n");
+  });
+});
+
+describe("push failures", () => {
+  test("the remote dying while it stores a push (an outage mid-push) is worth another try, not a refusal", () => {
+    const stderr = "error: remote unpack failed: unpack-objects abnormal exit\nTo /r.git\n ! [remote rejected] HEAD -> refs/heads/x (unpacker error)\nerror: failed to push some refs to '/r.git'\n";
+    expect(classifyFailure({ code: 1, signal: null, stdout: "", stderr, timedOut: false, aborted: false })).toBe("network");
   });
 });
