@@ -151,8 +151,9 @@ export class CatFileBatch {
  * heartbeats, shipped logs: two batches a turn). Each batch ends with
  * `checkpoint` (the objects land in the repository, visible to the merge and
  * the push that follow) and `get-mark` for each commit (their shas, in
- * order). fast-import remembers what it wrote; a runner restarts it now and
- * then (with git's maintenance), so that memory never outlives what gc keeps.
+ * order). fast-import remembers what it wrote (and skips writing an object
+ * again); it is started afresh once a day, so that memory never outlives
+ * what gc keeps (unreachable objects go after two weeks).
  */
 export class FastImportBatch {
   private proc: Subprocess<"pipe", "pipe", "ignore"> | null = null;
@@ -162,10 +163,12 @@ export class FastImportBatch {
   private more: (() => void) | null = null;
   private queue: Promise<unknown> = Promise.resolve();
   private nextMark = 1;
+  private startedAt = 0;
 
   constructor(
     private readonly spawn: () => Subprocess<"pipe", "pipe", "ignore">,
     private readonly timeoutMs: number,
+    private readonly maxAgeMs = 24 * 3600_000,
   ) {}
 
   /** Run `build(firstMark)` (commit commands using marks firstMark… firstMark+count-1); returns the commits' shas. */
@@ -192,6 +195,7 @@ export class FastImportBatch {
     this.partial = "";
     this.ended = false;
     this.nextMark = 1;
+    this.startedAt = Date.now();
     const proc = this.spawn();
     this.proc = proc;
     void (async () => {
@@ -214,6 +218,7 @@ export class FastImportBatch {
   }
 
   private async batch(count: number, build: (firstMark: number) => Buffer): Promise<string[]> {
+    if (this.proc && Date.now() - this.startedAt > this.maxAgeMs) this.close();
     if (!this.proc || this.ended) this.start();
     const proc = this.proc!;
     const first = this.nextMark;

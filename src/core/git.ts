@@ -396,14 +396,6 @@ export class Git {
     this.importer = null;
   }
 
-  /** Start the long-lived fast-import afresh at its next use (it forgets what it wrote; see batch.ts). */
-  renewImporter(): void {
-    if (!this.importer) return;
-    this.importer.close();
-    this.importer = null;
-    this.keepBatches();
-  }
-
   /**
    * The full sha HEAD points to, read from the files when they are plain (a
    * branch checked out, its ref loose or packed): no process for the question a

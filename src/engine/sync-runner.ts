@@ -141,9 +141,8 @@ export class SyncRunner {
    * turns. Loose objects and the small packs of heartbeats and state commits
    * do not pile up over days. Never fails a turn.
    */
-  private async maintain(opts: { renew: boolean }): Promise<void> {
+  private async maintain(): Promise<void> {
     try {
-      if (opts.renew) this.repo.git.renewImporter();
       await this.repo.git.maintain();
     } catch (e) {
       this.repo.git.log(`[git] maintenance failed (${errorMessage(e)}); trying again later`);
@@ -154,7 +153,7 @@ export class SyncRunner {
     const { repo, roles } = this;
     const loops = repo.config.get("sync.loops");
     for (const role of roles) await reapLeftover(role, repo, this.say);
-    await this.maintain({ renew: false });
+    await this.maintain();
     this.say(`[sync] ${roles.map((r) => r.command).join("+")}: ${roles.map((r) => r.actor).join("+")} on ${this.offline ? `${repo.branch} (this clone only: nothing is pushed)` : `${repo.remote}/${repo.branch}`}, ${loops} turn(s)`);
     if (roles.some((r) => r.initialisesState)) await this.initStateIfMissing();
     // Crash leftovers exist only at start-up: within a run a failed push exits.
@@ -226,7 +225,7 @@ export class SyncRunner {
       }
       if (result === Exit.ok) this.tally.ok++;
       else this.tally.failed++;
-      if ((this.tally.ok + this.tally.failed) % MAINTENANCE_EVERY === 0) await this.maintain({ renew: true });
+      if ((this.tally.ok + this.tally.failed) % MAINTENANCE_EVERY === 0) await this.maintain();
       const done = this.turnTaker.lastTurn;
       if (result === Exit.ok && done && role.reviews) this.note(this.progress.galph, done.iteration, done.files.includes("input.md"));
       return result === Exit.ok ? null : result;

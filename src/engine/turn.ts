@@ -10,7 +10,7 @@ import { OrchError, Exit, errorMessage } from "../core/errors.ts";
 import { hostName, type Runner } from "../core/identity.ts";
 import type { Repo } from "../core/repo.ts";
 import type { Role } from "../core/roles.ts";
-import { fastForward, pushRefs, refusalReasons, safePull, PushRefused, type RefUpdate } from "../core/sync.ts";
+import { pushRefs, refusalReasons, safePull, PushRefused, type RefUpdate } from "../core/sync.ts";
 import { GitError } from "../core/git.ts";
 import type { Side } from "./side.ts";
 import type { RunEvents } from "./events.ts";
@@ -22,28 +22,17 @@ function withNudges(prompt: Uint8Array, nudges: Nudge[]): Uint8Array {
   const text = nudges.map((n) => `## A note from a person (orch nudge ${n.id}, ${n.by}, ${n.at})\n\n${n.text.trim()}\n`).join("\n");
   return new Uint8Array(Buffer.concat([Buffer.from(prompt), Buffer.from(`\n\n---\n\n${text}`)]));
 }
-import { isoUtc, markRunning, readStateFile, serializeState, stampOutcome, subjects, type State } from "../core/state.ts";
+import { isoUtc, markRunning, readStateFile, stampOutcome, subjects, type State } from "../core/state.ts";
 import { afterTurn, prePullPublish, pullWithRecovery, type HygieneContext } from "../hygiene/index.ts";
 import { runAgentTurn, type AgentTurn, type TurnHooks } from "./agent-turn.ts";
 import { agentTrailer, diffstatTrailer, NO_CHANGES, summaryPathFor, tokensTrailer, turnChanges, writeSummary } from "./receipt.ts";
 import { agentRun, agentSettings, requireAgent, requirePromptFile } from "./agent-setup.ts";
 import { turnPrompt } from "../core/roles.ts";
-import { remoteMark, runnerTrailer, setAside } from "./fencing.ts";
-import { commitStateFast, stateCommitSpec } from "./handoff.ts";
-import { writeCommits } from "../channel/objects.ts";
-import type { BeatInfo } from "./side.ts";
+import { remoteMark, setAside } from "./fencing.ts";
+import { commitStateFast } from "./handoff.ts";
+import { markOnHead, markOnTip, type Marker } from "./mark.ts";
 import { openIterationLog, type IterationLog } from "./logs.ts";
 import type { Shutdown } from "./shutdown.ts";
-
-/** A mark committed (or found committed) and its heartbeat, ready to push. */
-interface Mark {
-  sha: string;
-  short: string | null;
-  /** A new commit was made (taken back with `reset --keep HEAD~1` when the push loses). */
-  committed: boolean;
-  state: State;
-  beat: RefUpdate[];
-}
 
 /** A turn's exit code; "not-my-turn" (the local state disagrees after the pull); "lost-race" (another runner marked first). */
 export type TurnResult = number | "not-my-turn" | "lost-race";
@@ -78,6 +67,9 @@ export class TurnTaker {
   /** Errors of the background heartbeat while the agent ran (a lost lease). */
   private readonly failures: unknown[] = [];
   private currentLog: IterationLog | null = null;
+  private get markers(): Marker {
+    return { repo: this.repo, side: this.side, runner: this.runner };
+  }
 
   constructor(
     private readonly repo: Repo,
@@ -128,7 +120,7 @@ export class TurnTaker {
       const startedAt = new Date();
       const beatInfo = (iteration: number) => ({ iteration, turn_started_at: isoUtc(startedAt), last_output_at: null, blocked_until: null, reason: null });
       // The common case: the mark written on the remote's tip and one fast-forward onto it (the pull and the mark commit at once).
-      let mark = published === 0 ? await this.markOnTip(role, seen, beatInfo) : null;
+      let mark = published === 0 ? await markOnTip(this.markers, role, seen, beatInfo) : null;
       let state: State;
       if (mark) state = seen.state!;
       else {
@@ -160,7 +152,7 @@ export class TurnTaker {
       log.line("$ " + agentSettings(role, repo).argv.join(" "));
       const nudges = await this.nudgesFor(role.actor, state.iteration);
       if (nudges.length) log.line(`[sync] delivering ${nudges.length} nudge(s) with this turn: ${nudges.map((n) => n.id).join(", ")}`);
-      mark ??= await this.markOnHead(role, state, marked, subject, beatInfo(state.iteration));
+      mark ??= await markOnHead(this.markers, role, state, marked, subject, beatInfo(state.iteration));
       let pushed: "ok" | "stale";
       try {
         pushed = await this.pushWithSide(tip, mark.beat);
@@ -191,44 +183,6 @@ export class TurnTaker {
       turn.log.close();
       this.currentLog = null;
     }
-  }
-
-  /**
-   * The mark written on the tip the wait saw (with its heartbeat, one
-   * fast-import) and HEAD fast-forwarded onto it: one merge brings in the
-   * peer's turn and our mark together. Null when that cannot be done (no tip
-   * or state seen, HEAD has commits of its own, dirt in the way, a commit git
-   * would write differently): the caller pulls the usual way and marks after.
-   */
-  private async markOnTip(role: Role, seen: { tip: string | null; state: State | null }, beatInfo: (iteration: number) => BeatInfo): Promise<Mark | null> {
-    const { repo } = this;
-    const { tip, state } = seen;
-    if (!tip || !state || state.expected_actor !== role.actor) return null;
-    const marked = markRunning(state, role.actor);
-    // A relaunch within the same second as its own interrupted mark would write the
-    // same bytes (git refuses an empty commit): that mark is already committed.
-    const committed = serializeState(marked) !== serializeState(state);
-    const spec = committed ? await stateCommitSpec(repo, tip, marked, { subject: subjects.running(role.actor, state.iteration), trailers: [runnerTrailer(this.runner)] }) : null;
-    if (committed && !spec) return null;
-    const beats = this.side.beatCommits([role.actor], "running", beatInfo(state.iteration));
-    const shas = await writeCommits(repo.git, [...(spec ? [spec] : []), ...beats.map((b) => b.spec)]);
-    const sha = spec ? shas.shift()! : tip;
-    const ff = await fastForward(repo.git, sha);
-    if (!ff.ok) return null;
-    return { sha, short: ff.short, committed, state: marked, beat: this.side.written(beats, shas) };
-  }
-
-  /** The mark committed on HEAD after a pull (the usual way), with its heartbeat. */
-  private async markOnHead(role: Role, state: State, marked: State, subject: string, info: BeatInfo): Promise<Mark> {
-    const { repo } = this;
-    const beats = this.side.beatCommits([role.actor], "running", info);
-    const head = (await repo.git.headSha())!;
-    if (serializeState(marked) === serializeState(state)) {
-      // Same bytes as the committed state (a relaunch within the second of its own mark): already committed.
-      return { sha: head, short: null, committed: false, state: marked, beat: this.side.written(beats, await writeCommits(repo.git, beats.map((b) => b.spec))) };
-    }
-    const made = await commitStateFast(repo, head, marked, { subject, trailers: [runnerTrailer(this.runner)] }, beats.map((b) => b.spec));
-    return { sha: made.sha, short: made.short, committed: true, state: marked, beat: this.side.written(beats, made.side) };
   }
 
   private async finish(turn: Running, ctx: HygieneContext): Promise<number> {
