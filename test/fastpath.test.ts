@@ -170,3 +170,35 @@ describe("push failures", () => {
     expect(classifyFailure({ code: 1, signal: null, stdout: "", stderr, timedOut: false, aborted: false })).toBe("network");
   });
 });
+
+describe("maintenance", () => {
+  const packs = (c: Clone) => Number(/^packs: (\d+)$/m.exec(c.git("count-objects", "-v"))?.[1] ?? 0);
+  /** Two small packs, one commit each. */
+  function morePacks(c: Clone): void {
+    for (const n of [1, 2]) {
+      c.write(`p${n}.txt`, `pack ${n}\n`);
+      c.commitAll(`pack ${n}`);
+      c.git("repack", "-q", "-d");
+    }
+  }
+
+  test("orch's own calls never start it, orch runs it with the user's settings; maintenance.auto = false is respected", async () => {
+    await using w = tempWorld();
+    const c = w.clones[0]!;
+    c.git("config", "gc.autoPackLimit", "1");
+    c.git("config", "gc.autoDetach", "false");
+    morePacks(c);
+    const before = packs(c);
+    expect(before).toBeGreaterThanOrEqual(2);
+    const git = new Git({ cwd: c.dir, env: c.world.env });
+    // orch's own calls carry maintenance.auto=false and gc.auto=0: a commit of its own leaves the packs alone.
+    await git.run(["commit", "-q", "--allow-empty", "-m", "orch's own"]);
+    expect(packs(c)).toBe(before);
+    c.git("config", "maintenance.auto", "false");
+    await new Git({ cwd: c.dir, env: c.world.env }).maintain();
+    expect(packs(c)).toBe(before);
+    c.git("config", "--unset", "maintenance.auto");
+    await new Git({ cwd: c.dir, env: c.world.env }).maintain();
+    expect(packs(c)).toBeLessThanOrEqual(1);
+  });
+});

@@ -426,6 +426,29 @@ export class Git {
     return this.revParse("HEAD");
   }
 
+  private varsCache: Promise<Map<string, string> | null> | undefined;
+
+  /**
+   * `git var -l`, once per binding: the config git sees (keys as git prints
+   * them, the last value wins) and GIT_AUTHOR_IDENT / GIT_COMMITTER_IDENT.
+   * Null when git cannot say (outside a repository).
+   */
+  vars(): Promise<Map<string, string> | null> {
+    if (this.varsCache) return this.varsCache;
+    this.calls++;
+    // The user's config, not orch's overrides for its own calls (maintenance.auto=false, gc.auto=0).
+    this.varsCache = runProcess(["git", "var", "-l"], { cwd: this.cwd, env: this.userEnv, timeoutMs: this.timeoutMs }).then((r) => {
+      if (r.code !== 0) return null;
+      const vars = new Map<string, string>();
+      for (const line of r.stdout.split("\n")) {
+        const eq = line.indexOf("=");
+        if (eq > 0) vars.set(line.slice(0, eq), line.slice(eq + 1));
+      }
+      return vars;
+    });
+    return this.varsCache;
+  }
+
   /**
    * Housekeeping orch's own calls switch off (maintenance.auto=false, gc.auto=0):
    * `git maintenance run --auto` with the user's own settings, so the loose
@@ -434,6 +457,8 @@ export class Git {
    * Older git without `maintenance`: `gc --auto`.
    */
   async maintain(): Promise<void> {
+    // A user who turned automatic maintenance off (maintenance.auto=false: scheduled maintenance, say) gets none from orch either.
+    if (/^(false|no|off|0)$/i.test((await this.vars())?.get("maintenance.auto") ?? "")) return;
     const opts = { cwd: this.cwd, env: this.userEnv, timeoutMs: this.timeoutMs };
     this.calls++;
     const r = await runProcess(["git", "maintenance", "run", "--auto", "--quiet"], opts);

@@ -68,31 +68,15 @@ interface CommitIdentity {
   verbatim: boolean;
 }
 
-const identities = new WeakMap<Git, Promise<CommitIdentity | null>>();
-
 /**
- * One `git var -l` per runner: the identities git would use and the config
- * that decides whether a plumbing commit can match a porcelain one. Null: use
- * the porcelain way (signing, a non-UTF-8 commit encoding, or no name and
- * email configured, where `git commit` would guess or refuse).
+ * The identities git would use and the config that decides whether a
+ * plumbing commit can match a porcelain one (from the binding's one `git var
+ * -l`). Null: use the porcelain way (signing, a non-UTF-8 commit encoding,
+ * or no name and email configured, where `git commit` would guess or refuse).
  */
-function commitIdentity(git: Git): Promise<CommitIdentity | null> {
-  let known = identities.get(git);
-  if (!known) {
-    known = readIdentity(git);
-    identities.set(git, known);
-  }
-  return known;
-}
-
-async function readIdentity(git: Git): Promise<CommitIdentity | null> {
-  const r = await git.run(["var", "-l"], { allowFail: true });
-  if (r.code !== 0) return null;
-  const vars = new Map<string, string>();
-  for (const line of r.stdout.split("\n")) {
-    const eq = line.indexOf("=");
-    if (eq > 0) vars.set(line.slice(0, eq), line.slice(eq + 1)); // the last one wins, as in git
-  }
+async function commitIdentity(git: Git): Promise<CommitIdentity | null> {
+  const vars = await git.vars();
+  if (!vars) return null;
   const env = git.env;
   const yes = (v: string | undefined) => v !== undefined && /^(true|yes|on|1)$/i.test(v);
   if (yes(vars.get("commit.gpgsign"))) return null;
