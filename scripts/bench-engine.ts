@@ -15,6 +15,8 @@
  *   PATH that logs each call (one file per runner) and execs the real git;
  * - the same in a tree of 50,000 files (built with fast-import);
  * - `orch --version` start-up time.
+ * The floor does the protocol only: no side channel, no hygiene status, no
+ * receipts or logs; what orch costs beyond it is those and its own code.
  * Targets (issue 17): at most 16 git processes per iteration (both runners;
  * issue 12: no more than the 38 of orch 0.1), a small-tree iteration within
  * 1.1× the floor, a 50,000-file one within 1.3×. Exit 1 when a target is
