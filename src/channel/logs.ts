@@ -85,21 +85,24 @@ export function peerLogImporter(git: Git, top: string, dir: string, warn: (line:
 
 /**
  * Write the files of a fetched log ref that this clone does not have yet into
- * the local log dir. Returns how many were written.
+ * the local log dir. Returns how many were written. The tree is read through
+ * cat-file (its folders are flat: one per actor and kind), so a runner's
+ * long-lived cat-file answers it all without a process.
  */
 export async function importLogs(git: Git, ref: string, branchDir: string, only?: Actor): Promise<number> {
-  const r = await git.run(["ls-tree", "-r", "-z", "--full-tree", ref], { allowFail: true });
-  if (r.code !== 0) return 0;
+  const actors: Actor[] = only ? [only] : ["galph", "ralph"];
+  const dirs = actors.flatMap((a) => [a, `${a}-summaries`]);
+  const trees = await git.catFiles(dirs.map((d) => `${ref}:${d}`));
   const wanted: { path: string; sha: string }[] = [];
-  for (const entry of r.stdout.split("\0")) {
-    const tab = entry.indexOf("\t");
-    if (tab < 0) continue;
-    const [mode, type, sha] = entry.slice(0, tab).split(" ");
-    const path = entry.slice(tab + 1);
-    if (type !== "blob" || mode !== "100644" || !SHIPPABLE.test(path)) continue;
-    if (only && !path.startsWith(`${only}/`) && !path.startsWith(`${only}-summaries/`)) continue;
-    if (!existsSync(join(branchDir, path))) wanted.push({ path, sha: sha! });
-  }
+  dirs.forEach((dir, i) => {
+    const tree = trees[i];
+    if (tree?.type !== "tree") return;
+    for (const e of treeEntries(tree.body, tree.sha.length / 2)) {
+      const path = `${dir}/${e.name}`;
+      if (e.mode !== "100644" || !SHIPPABLE.test(path)) continue;
+      if (!existsSync(join(branchDir, path))) wanted.push({ path, sha: e.sha });
+    }
+  });
   if (wanted.length === 0) return 0;
   const blobs = await git.catFiles(wanted.map((w) => w.sha));
   let written = 0;
@@ -116,4 +119,18 @@ export async function importLogs(git: Git, ref: string, branchDir: string, only?
     }
   });
   return written;
+}
+
+/** A raw tree object's entries: `<mode> <name>\0<hash bytes>` each (`hashBytes` 20 for SHA-1, 32 for SHA-256). */
+function treeEntries(body: Buffer, hashBytes: number): { mode: string; name: string; sha: string }[] {
+  const out: { mode: string; name: string; sha: string }[] = [];
+  let at = 0;
+  while (at < body.length) {
+    const space = body.indexOf(32, at);
+    const nul = body.indexOf(0, space);
+    if (space < 0 || nul < 0 || nul + 1 + hashBytes > body.length) break;
+    out.push({ mode: body.toString("latin1", at, space), name: body.toString("utf8", space + 1, nul), sha: body.toString("hex", nul + 1, nul + 1 + hashBytes) });
+    at = nul + 1 + hashBytes;
+  }
+  return out;
 }

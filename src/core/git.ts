@@ -5,9 +5,10 @@
  * it), never prompts, never runs maintenance, and is classified once, here,
  * into a GitError code that callers test instead of git's message text.
  */
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join, isAbsolute } from "node:path";
-import { run as runProcess, sleep, type RunResult } from "./proc.ts";
+import { run as runProcess, sleep, spawnProcess, type RunResult } from "./proc.ts";
+import { BatchTimeout, CatFileBatch, FastImportBatch, type CatObject } from "./batch.ts";
 import { OrchError, Exit } from "./errors.ts";
 import { acquireLock, type HeldLock } from "./lock.ts";
 
@@ -52,6 +53,12 @@ export type GitFailure = "network" | "timeout" | "missing-ref" | "rejected" | "s
 const INDEX_LOCK_RE = /index\.lock'?:? File exists|Unable to create '[^']*index\.lock'/i;
 const NETWORK_RE =
   /Could not read from remote repository|unable to access|does not appear to be a git repository|Connection (refused|reset|timed out|closed)|Could not resolve host|early EOF|the remote end hung up|timed out|Operation timed out|No such file or directory.*\.git|Temporary failure|Network is unreachable|No route to host/i;
+/**
+ * The remote's side of a push died while storing it (its disk or path went
+ * away under it, as in an outage): worth another try, like a dropped
+ * connection, even though git also reports the refs as "remote rejected".
+ */
+const REMOTE_UNPACK_RE = /remote unpack failed/i;
 const MISSING_REF_RE = /couldn't find remote ref|could not find remote ref/i;
 /** The remote moved under us (a race or a lost lease), as opposed to a refusal. */
 const STALE_RE = /\(stale info\)|\[rejected\].*\((fetch first|non-fast-forward)\)|\(failed to update ref\)|cannot lock ref|incorrect old value provided|atomic push failed/i;
@@ -62,6 +69,7 @@ export function classifyFailure(r: RunResult): GitFailure {
   const text = r.stderr;
   if (INDEX_LOCK_RE.test(text)) return "index-lock";
   if (MISSING_REF_RE.test(text)) return "missing-ref";
+  if (REMOTE_UNPACK_RE.test(text)) return "network";
   if (STALE_RE.test(text)) return "stale";
   if (REJECTED_RE.test(text)) return "rejected";
   if (NETWORK_RE.test(text)) return "network";
@@ -123,6 +131,12 @@ export class Git {
   private gitDirCache: string | undefined;
   /** Counts git processes started (benchmarks report it). */
   calls = 0;
+  /** The runner's long-lived cat-file (keepBatches), or null: each read is its own process. */
+  private batch: CatFileBatch | null = null;
+  /** The runner's long-lived fast-import (keepBatches), or null: each batch of commits is its own process. */
+  importer: FastImportBatch | null = null;
+  /** The environment without orch's own config entries (for maintenance, which must see the user's gc settings). */
+  private readonly userEnv: Record<string, string | undefined>;
 
   constructor(opts: GitOptions) {
     this.cwd = opts.cwd;
@@ -131,6 +145,7 @@ export class Git {
     this.networkRetryMs = opts.networkRetryMs ?? 60_000;
     this.lockTimeoutMs = opts.lockTimeoutMs ?? 30_000;
     this.log = opts.log ?? (() => {});
+    this.userEnv = { ...process.env, ...opts.env, GIT_TERMINAL_PROMPT: "0", LC_ALL: "C" };
     this.env = orchGitEnv({ ...process.env, ...opts.env });
   }
 
@@ -139,7 +154,7 @@ export class Git {
     let delay = 400;
     for (let attempt = 0; ; attempt++) {
       this.calls++;
-      if (TRACE) process.stderr.write(`[git] ${args.join(" ")}\n`);
+      const t0 = TRACE ? performance.now() : 0;
       const result = await runProcess(["git", ...args], {
         cwd: this.cwd,
         env: this.env,
@@ -147,6 +162,7 @@ export class Git {
         bytes: opts.bytes,
         timeoutMs: opts.timeoutMs ?? this.timeoutMs,
       });
+      if (TRACE) process.stderr.write(`[git] +${t0.toFixed(0)}ms ${(performance.now() - t0).toFixed(0)}ms ${args.join(" ")}\n`);
       if (result.timedOut) throw new GitError(args, result, "timeout");
       if (result.code !== 0 && attempt < 10 && INDEX_LOCK_RE.test(result.stderr)) {
         this.log(`[git] index.lock busy; retrying in ${(delay / 1000).toFixed(1)}s`);
@@ -342,8 +358,16 @@ export class Git {
    * like `<ref>^{commit}`, a file like `<ref>:<path>`) as its sha, type and
    * content, or null when absent. The hot path of polling.
    */
-  async catFiles(revs: string[]): Promise<({ sha: string; type: string; body: Buffer } | null)[]> {
+  async catFiles(revs: string[]): Promise<(CatObject | null)[]> {
     if (revs.length === 0) return [];
+    if (this.batch) {
+      try {
+        return await this.batch.ask(revs);
+      } catch (e) {
+        if (e instanceof BatchTimeout) throw new GitError(["cat-file", "--batch"], { code: -1, signal: null, stdout: "", stderr: e.message, timedOut: true, aborted: false }, "timeout");
+        // The long-lived process died under us: ask once more the one-shot way.
+      }
+    }
     const r = await this.run(["cat-file", "--batch"], { input: revs.map((v) => v + "\n").join(""), bytes: true });
     const out = Buffer.from(r.stdoutBytes!);
     // Each answer: "<sha> <type> <size>\n<size bytes>\n", or "<name> missing\n".
@@ -358,6 +382,100 @@ export class Git {
       at += size + 1;
       return { sha: header[1]!, type: header[2]!, body };
     });
+  }
+
+  /**
+   * Keep one `cat-file --batch` for all reads and one `fast-import` for all
+   * commit writes from now on (a runner, for its whole life: see batch.ts);
+   * closeBatches ends them. Commands that read or write once keep one-shot
+   * processes and never leave a child behind.
+   */
+  keepBatches(): void {
+    const spawn = (args: string[]) => () => {
+      this.calls++;
+      if (TRACE) process.stderr.write(`[git] ${args.join(" ")} (kept)\n`);
+      return spawnProcess(["git", ...args], { cwd: this.cwd, env: this.env, stdin: "pipe", stdout: "pipe", stderr: "ignore", detached: true }) as never;
+    };
+    this.batch ??= new CatFileBatch(spawn(["cat-file", "--batch"]), this.timeoutMs);
+    this.importer ??= new FastImportBatch(spawn([...NO_HOOKS, "fast-import", "--quiet", "--force"]), this.timeoutMs);
+  }
+
+  closeBatches(): void {
+    this.batch?.close();
+    this.batch = null;
+    this.importer?.close();
+    this.importer = null;
+  }
+
+  /**
+   * The full sha HEAD points to, read from the files when they are plain (a
+   * branch checked out, its ref loose or packed): no process for the question a
+   * turn asks most. Anything unusual (a worktree, another ref backend) asks git.
+   */
+  async headSha(): Promise<string | null> {
+    const dir = await this.gitDir();
+    try {
+      const head = readFileSync(join(dir, "HEAD"), "utf8").trim();
+      if (/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(head)) return head;
+      const ref = /^ref: (refs\/heads\/\S+)$/.exec(head)?.[1];
+      if (ref && existsSync(join(dir, "refs")) && !existsSync(join(dir, "commondir"))) {
+        let loose: string | null = null;
+        try {
+          loose = readFileSync(join(dir, ref), "utf8").trim();
+        } catch {
+          // not loose: packed, or absent (an unborn branch)
+        }
+        if (loose !== null && /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(loose)) return loose;
+        if (loose === null) {
+          const packed = readPackedRef(dir, ref);
+          if (packed !== undefined) return packed;
+        }
+      }
+    } catch {
+      // unreadable: ask git
+    }
+    return this.revParse("HEAD");
+  }
+
+  private varsCache: Promise<Map<string, string> | null> | undefined;
+
+  /**
+   * `git var -l`, once per binding: the config git sees (keys as git prints
+   * them, the last value wins) and GIT_AUTHOR_IDENT / GIT_COMMITTER_IDENT.
+   * Null when git cannot say (outside a repository).
+   */
+  vars(): Promise<Map<string, string> | null> {
+    if (this.varsCache) return this.varsCache;
+    this.calls++;
+    // The user's config, not orch's overrides for its own calls (maintenance.auto=false, gc.auto=0).
+    this.varsCache = runProcess(["git", "var", "-l"], { cwd: this.cwd, env: this.userEnv, timeoutMs: this.timeoutMs }).then((r) => {
+      if (r.code !== 0) return null;
+      const vars = new Map<string, string>();
+      for (const line of r.stdout.split("\n")) {
+        const eq = line.indexOf("=");
+        if (eq > 0) vars.set(line.slice(0, eq), line.slice(eq + 1));
+      }
+      return vars;
+    });
+    return this.varsCache;
+  }
+
+  /**
+   * Housekeeping orch's own calls switch off (maintenance.auto=false, gc.auto=0):
+   * `git maintenance run --auto` with the user's own settings, so the loose
+   * objects and small packs of many turns do not pile up. It returns at once
+   * when there is nothing to do and detaches when there is (gc.autoDetach).
+   * Older git without `maintenance`: `gc --auto`.
+   */
+  async maintain(): Promise<void> {
+    // A user who turned automatic maintenance off (maintenance.auto=false: scheduled maintenance, say) gets none from orch either.
+    if (/^(false|no|off|0)$/i.test((await this.vars())?.get("maintenance.auto") ?? "")) return;
+    const opts = { cwd: this.cwd, env: this.userEnv, timeoutMs: this.timeoutMs };
+    this.calls++;
+    const r = await runProcess(["git", "maintenance", "run", "--auto", "--quiet"], opts);
+    if (r.code === 0 || !/not a git command|unknown subcommand/i.test(r.stderr)) return;
+    this.calls++;
+    await runProcess(["git", "gc", "--auto", "--quiet"], opts);
   }
 
   /** The commit a ref points to and one file's content there (null parts when absent), in one process. */
@@ -390,8 +508,22 @@ export async function gitVersion(env: Record<string, string | undefined>): Promi
   return /git version (\d+(?:\.\d+)+)/.exec(r.stdout)?.[1] ?? null;
 }
 
-/** ORCH_TRACE=1 prints every git call on stderr (field debugging). */
+/** ORCH_TRACE=1 prints every git call on stderr with when it started (ms since orch started) and how long it took (field debugging). */
 const TRACE = process.env.ORCH_TRACE === "1";
+
+/** A ref's sha from packed-refs, or undefined (no such file or line: git decides). */
+function readPackedRef(dir: string, ref: string): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(join(dir, "packed-refs"), "utf8");
+  } catch {
+    return undefined;
+  }
+  for (const line of text.split("\n")) {
+    if (line.endsWith(" " + ref) && /^[0-9a-f]{40}/.test(line)) return line.slice(0, line.indexOf(" "));
+  }
+  return undefined; // not there: let git say (it may know better)
+}
 
 export function splitZ(out: string): string[] {
   return out.split("\0").filter((s) => s.length > 0);

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { OrchError, Exit, printable } from "./errors.ts";
-import { classifyFailure, firstLine, GitError, type Git } from "./git.ts";
+import { classifyFailure, firstLine, GitError, NO_HOOKS, splitZ, type Git } from "./git.ts";
 import type { RunResult } from "./proc.ts";
 
 /** A pull that local files block; carries the paths so callers can recover or explain. */
@@ -137,18 +137,53 @@ function forgetOwnRebase(gitDir: string): void {
 
 // ---- pull --------------------------------------------------------------------
 
+/** What a fast-forward did: moved (with the target's abbreviation as git printed it), or why not. */
+export type FastForward =
+  | { ok: true; short: string | null }
+  | { ok: false; why: "diverged" | "blocked" | "other"; text: string };
+
+/**
+ * `git merge --ff-only` to `target`: one process moves HEAD, the index and
+ * the working tree, refusing (and changing nothing) when a local change or an
+ * untracked file is in the way, or when HEAD has commits the target lacks.
+ * Dirt the merge does not touch stays exactly as it was, staged or not: no
+ * stash round trip. No hooks run, the user's merge.autoStash and signature
+ * checks do not apply (a pull of orch's never did). Its "Updating a..b" line
+ * carries git's own abbreviation of the target (`rev-parse --short`), which
+ * saves a process where a stamp needs it.
+ */
+export async function fastForward(git: Git, target: string): Promise<FastForward> {
+  const r = await git.run([...NO_HOOKS, "-c", "merge.autoStash=false", "merge", "--ff-only", "--no-stat", "--no-verify-signatures", target], { allowFail: true });
+  const text = `${r.stdout}\n${r.stderr}`;
+  if (r.code === 0) return { ok: true, short: /^Updating [0-9a-f]+\.\.([0-9a-f]+)$/m.exec(r.stdout)?.[1] ?? null };
+  if (/Not possible to fast-forward/i.test(text)) return { ok: false, why: "diverged", text };
+  if (untrackedCollisions(text).length || localChangesBlocking(text).length) return { ok: false, why: "blocked", text };
+  return { ok: false, why: "other", text };
+}
+
 const DIRTY_TREE_RE = /cannot rebase: (You have unstaged changes|Your index contains uncommitted changes)|Please commit or stash them/i;
 
 /**
- * Bring HEAD up to date with <remote>/<branch>: fetch (unless done), rebase
- * with autostash only when the tree is dirty. Untracked collisions and
- * conflicts fail fast, naming paths; the rebase is aborted, leaving the clone
- * as it was.
+ * Bring HEAD up to date with <remote>/<branch>: fetch (unless done), then a
+ * fast-forward when HEAD has no commits of its own (the common case: one
+ * process, dirt kept as it is); a rebase only when it has, with autostash
+ * only when the tree is dirty and none of the dirt is in files the remote
+ * also changed (the stash pop would leave conflict markers). Untracked
+ * collisions and conflicts fail fast, naming paths; the rebase is aborted,
+ * leaving the clone as it was.
  */
 export async function safePull(git: Git, remote: string, branch: string, opts: { fetched?: boolean } = {}): Promise<void> {
   const gitDir = await git.gitDir();
   if (!opts.fetched) await fetchBranch(git, remote, branch);
   const upstream = `refs/remotes/${remote}/${branch}`;
+  const ff = await fastForward(git, upstream);
+  if (ff.ok) return;
+  if (ff.why === "blocked") {
+    const collisions = untrackedCollisions(ff.text);
+    if (collisions.length > 0) throw new PullBlockedError(collisions, "untracked");
+    throw new PullBlockedError(localChangesBlocking(ff.text), "local");
+  }
+  if (ff.why === "other" && !(await git.revParse(upstream))) return; // remote branch absent: nothing to pull
   writeFileSync(join(gitDir, OWN_REBASE), branch + "\n");
   try {
     // One process in the common case (a clean tree). A dirty tree makes git refuse;
@@ -159,6 +194,8 @@ export async function safePull(git: Git, remote: string, branch: string, opts: {
     if (!(await git.revParse(upstream))) return; // remote branch absent: nothing to pull
     if (DIRTY_TREE_RE.test(`${r.stdout}\n${r.stderr}`)) {
       if (await git.isAncestor(upstream, "HEAD")) return;
+      const overlap = await dirtChangedUpstream(git, upstream);
+      if (overlap.length > 0) throw new PullBlockedError(overlap, "local");
       r = await git.run(["-c", "rebase.autoStash=true", "rebase", "--quiet", upstream], { allowFail: true });
       if (r.code === 0) return;
     }
@@ -172,6 +209,14 @@ export async function safePull(git: Git, remote: string, branch: string, opts: {
   } finally {
     if (operationInProgress(gitDir) !== "rebase") forgetOwnRebase(gitDir);
   }
+}
+
+/** Tracked files with local changes (staged or not) that the upstream also changed since the two diverged. */
+async function dirtChangedUpstream(git: Git, upstream: string): Promise<string[]> {
+  const dirty = splitZ(await git.out(["diff", "--name-only", "-z", "--no-renames", "HEAD"]));
+  if (dirty.length === 0) return [];
+  const changed = new Set(splitZ(await git.out(["diff", "--name-only", "-z", "--no-renames", `HEAD...${upstream}`])));
+  return dirty.filter((p) => changed.has(p));
 }
 
 function pathsAfter(text: string, header: RegExp): string[] {

@@ -12,7 +12,12 @@ import type { TurnFacts } from "../agents/index.ts";
 export interface TurnChanges {
   commits: { short: string; subject: string }[];
   files: { path: string; add: number; del: number; doc: boolean }[];
+  /** git's abbreviation of HEAD (the newest commit listed), when there were commits: the stamp's `<sha>`, without a `rev-parse --short`. */
+  headShort?: string;
 }
+
+/** A turn that made no commit after its mark (HEAD is the mark): nothing to ask git. */
+export const NO_CHANGES: TurnChanges = { commits: [], files: [] };
 
 /** The commits after our mark (the agent's and the auto-commits) and the files they touched, without the state file. */
 export async function turnChanges(git: Git, markSha: string, stateRel: string, docGlobs: readonly string[]): Promise<TurnChanges> {
@@ -34,7 +39,8 @@ export async function turnChanges(git: Git, markSha: string, stateRel: string, d
     byPath.set(m[3]!, { add: prev.add + (m[1] === "-" ? 0 : Number(m[1])), del: prev.del + (m[2] === "-" ? 0 : Number(m[2])) });
   }
   const files = [...byPath].map(([path, n]) => ({ path, ...n, doc: isDoc(path) }));
-  return { commits: commits.reverse(), files };
+  const headShort = commits[0]?.short;
+  return { commits: commits.reverse(), files, ...(headShort ? { headShort } : {}) };
 }
 
 /** `files=3 add=120 del=4 code_files=2 code_add=100 code_del=4 doc_files=1 doc_add=20 doc_del=0`. */

@@ -32,6 +32,14 @@ export interface BeatInfo {
 
 const ownRef = (kind: "hb" | "logs", actor: Actor, branch: string) => `refs/orch-local/${kind}/${actor}/${branch}`;
 
+/** A side commit not yet written, and the ref update it becomes: written with a push's other commits in one fast-import. */
+export interface PendingUpdate {
+  spec: CommitSpec;
+  dst: string;
+  expect: string | null;
+}
+
+
 export class Side {
   readonly watch: Watch;
   /** False once the remote refused a refs/orch/* push: heartbeats and shipping stop, turns go on. */
@@ -122,8 +130,22 @@ export class Side {
    * pushed), as updates for the next push. Empty when the channel is off.
    */
   async beats(actors: readonly Actor[], phase: Phase, patch: BeatInfo = {}): Promise<RefUpdate[]> {
+    const pending = this.beatCommits(actors, phase, patch);
+    return this.written(pending, await writeCommits(this.repo.git, pending.map((p) => p.spec)));
+  }
+
+  /** The ref updates of pending commits, once written (`shas` in the same order); a log commit's spec is kept to rebuild it on a rival's tip. */
+  written(pending: PendingUpdate[], shas: string[]): RefUpdate[] {
+    return pending.map((p, i) => {
+      if (p.dst.startsWith("refs/orch/logs/")) this.logSpecs.set(shas[i]!, p.spec);
+      return { src: shas[i]!, dst: p.dst, expect: p.expect };
+    });
+  }
+
+  /** The heartbeat commits of `beats`, not written yet (they ride the fast-import of a state commit). */
+  beatCommits(actors: readonly Actor[], phase: Phase, patch: BeatInfo = {}): PendingUpdate[] {
     if (!this.enabled || actors.length === 0) return [];
-    const specs: CommitSpec[] = [];
+    const pending: PendingUpdate[] = [];
     for (const actor of actors) {
       const prev = this.info.get(actor);
       const next = { ...(prev ?? {}), ...patch, phase };
@@ -147,14 +169,18 @@ export class Side {
         blocked_until: next.blocked_until ?? null,
         reason: next.reason ?? null,
       };
-      specs.push({ ref: ownRef("hb", actor, this.repo.branch), parent: null, files: [{ path: "heartbeat.json", data: Buffer.from(serializeHeartbeat(hb)) }], message: `heartbeat ${actor} ${phase}\n` });
+      const dst = heartbeatRef(actor, this.repo.branch);
+      pending.push({
+        spec: { ref: ownRef("hb", actor, this.repo.branch), parent: null, files: [{ path: "heartbeat.json", data: Buffer.from(serializeHeartbeat(hb)) }], message: `heartbeat ${actor} ${phase}\n` },
+        dst,
+        expect: this.watch.known.get(dst) ?? null,
+      });
     }
-    const shas = await writeCommits(this.repo.git, specs);
-    return actors.map((actor, i) => ({ src: shas[i]!, dst: heartbeatRef(actor, this.repo.branch), expect: this.watch.known.get(heartbeatRef(actor, this.repo.branch)) ?? null }));
+    return pending;
   }
 
-  /** The shipped-logs commit of a turn (redacted, capped), as an update for the stamp's push. */
-  async logs(actor: Actor, files: string[], iteration: number): Promise<RefUpdate[]> {
+  /** The shipped-logs commit of a turn (redacted, capped), not written yet: it rides the stamp's fast-import and push. */
+  logCommits(actor: Actor, files: string[], iteration: number): PendingUpdate[] {
     if (!this.enabled || !this.ship) return [];
     const dst = logsRef(actor, this.repo.branch);
     const parent = this.watch.known.get(dst) ?? null;
@@ -167,10 +193,7 @@ export class Side {
       maxBytes: this.repo.config.get("logs.ship_max_bytes"),
       message: `logs ${actor} i=${iteration}\n`,
     });
-    if (!spec) return [];
-    const [sha] = await writeCommits(this.repo.git, [spec]);
-    this.logSpecs.set(sha!, spec);
-    return [{ src: sha!, dst, expect: parent }];
+    return spec ? [{ spec, dst, expect: parent }] : [];
   }
 
   /**

@@ -93,6 +93,9 @@ export class SyncRunner {
     const locks = holdRoleLocks(gitDir, this.roles);
     let started = false;
     this.begun = false;
+    // A runner reads after every move it sees and writes commits twice a turn:
+    // one cat-file and one fast-import for its whole life (core/batch.ts).
+    this.repo.git.keepBatches();
     try {
       this.runner = thisRunner(gitDir);
       this.events = new RunEvents(this.repo, gitDir, this.say);
@@ -121,6 +124,7 @@ export class SyncRunner {
     } finally {
       if (started) await this.goodbye();
       await this.events?.drain();
+      this.repo.git.closeBatches();
       locks.release();
     }
   }
@@ -134,10 +138,26 @@ export class SyncRunner {
     }
   }
 
+  /**
+   * orch's own git calls never start git's background maintenance (it would
+   * run after every fetch, merge and fast-import: a sixth of a turn's time), so
+   * it runs it itself: at start and every MAINTENANCE_EVERY turns, between
+   * turns. Loose objects and the small packs of heartbeats and state commits
+   * do not pile up over days. Never fails a turn.
+   */
+  private async maintain(): Promise<void> {
+    try {
+      await this.repo.git.maintain();
+    } catch (e) {
+      this.repo.git.log(`[git] maintenance failed (${errorMessage(e)}); trying again later`);
+    }
+  }
+
   private async turns(): Promise<number> {
     const { repo, roles } = this;
     const loops = repo.config.get("sync.loops");
     for (const role of roles) await reapLeftover(role, repo, this.say);
+    await this.maintain();
     this.say(`[sync] ${roles.map((r) => r.command).join("+")}: ${roles.map((r) => r.actor).join("+")} on ${this.offline ? `${repo.branch} (this clone only: nothing is pushed)` : `${repo.remote}/${repo.branch}`}, ${loops} ${roles.length > 1 ? `cycle(s) of ${roles.map((r) => r.actor).join(" then ")}` : "turn(s)"}`);
     if (roles.some((r) => r.initialisesState)) await this.initStateIfMissing();
     // Crash leftovers exist only at start-up: within a run a failed push exits.
@@ -187,7 +207,7 @@ export class SyncRunner {
     for (;;) {
       const view = await this.wait(role, `${role.actor}'s turn`, (s) => s.expected_actor === role.actor);
       if (view === "exit") return Exit.ok;
-      const result: TurnResult = await this.turnTaker.take(role, view.tip);
+      const result: TurnResult = await this.turnTaker.take(role, view);
       if (result === "lost-race") {
         this.say(`[sync] another runner marked ${role.actor}'s turn first; waiting`);
         await this.refresh(true);
@@ -209,6 +229,7 @@ export class SyncRunner {
       }
       if (result === Exit.ok) this.tally.ok++;
       else this.tally.failed++;
+      if ((this.tally.ok + this.tally.failed) % MAINTENANCE_EVERY === 0) await this.maintain();
       const done = this.turnTaker.lastTurn;
       if (result === Exit.ok && done && role.reviews) this.note(this.progress.galph, done.iteration, done.files.includes("input.md"));
       return result === Exit.ok ? null : result;
@@ -441,6 +462,9 @@ export class SyncRunner {
     await git.run(["checkout", "HEAD", "--", stateRel]);
   }
 }
+
+/** Turns between two runs of git's maintenance (see SyncRunner.maintain). */
+const MAINTENANCE_EVERY = 25;
 
 /** `3h12m`, `4m05s`, `12s`. */
 export function formatElapsed(ms: number): string {

@@ -22,14 +22,15 @@ function withNudges(prompt: Uint8Array, nudges: Nudge[]): Uint8Array {
   const text = nudges.map((n) => `## A note from a person (orch nudge ${n.id}, ${n.by}, ${n.at})\n\n${n.text.trim()}\n`).join("\n");
   return new Uint8Array(Buffer.concat([Buffer.from(prompt), Buffer.from(`\n\n---\n\n${text}`)]));
 }
-import { isoUtc, markRunning, readStateFile, serializeState, stampOutcome, subjects, type State } from "../core/state.ts";
+import { isoUtc, markRunning, readStateFile, stampOutcome, subjects, type State } from "../core/state.ts";
 import { afterTurn, prePullPublish, pullWithRecovery, type HygieneContext } from "../hygiene/index.ts";
 import { runAgentTurn, type AgentTurn, type TurnHooks } from "./agent-turn.ts";
-import { agentTrailer, diffstatTrailer, summaryPathFor, tokensTrailer, turnChanges, writeSummary } from "./receipt.ts";
+import { agentTrailer, diffstatTrailer, NO_CHANGES, summaryPathFor, tokensTrailer, turnChanges, writeSummary } from "./receipt.ts";
 import { agentRun, agentSettings, requireAgent, requirePromptFile } from "./agent-setup.ts";
 import { turnPrompt } from "../core/roles.ts";
-import { remoteMark, runnerTrailer, setAside } from "./fencing.ts";
-import { commitState } from "./handoff.ts";
+import { remoteMark, setAside } from "./fencing.ts";
+import { commitStateFast } from "./handoff.ts";
+import { markOnHead, markOnTip, type Marker } from "./mark.ts";
 import { openIterationLog, type IterationLog } from "./logs.ts";
 import type { Shutdown } from "./shutdown.ts";
 
@@ -43,6 +44,8 @@ interface Running {
   log: IterationLog;
   /** Our mark commit, as pushed: the stamp goes out only while the remote's state still comes from it. */
   markSha: string;
+  /** git's abbreviation of it, when the fast-forward printed it (the stamp's `<sha>` when the turn made no commit). */
+  markShort: string | null;
   startedAt: Date;
   /** The stamp is committed: a later failure must not stamp again. */
   stamped?: boolean;
@@ -64,6 +67,9 @@ export class TurnTaker {
   /** Errors of the background heartbeat while the agent ran (a lost lease). */
   private readonly failures: unknown[] = [];
   private currentLog: IterationLog | null = null;
+  private get markers(): Marker {
+    return { repo: this.repo, side: this.side, runner: this.runner };
+  }
 
   constructor(
     private readonly repo: Repo,
@@ -100,24 +106,43 @@ export class TurnTaker {
   }
 
   /**
-   * Pull, checks, mark running, agent, hygiene, stamp, push. `tip` is the
-   * remote branch's full sha the wait saw (and fetched): the mark is pushed
-   * only onto exactly that.
+   * Pull, checks, mark running, agent, hygiene, stamp, push. `seen` is the
+   * remote branch as the wait saw (and fetched) it: the mark is pushed only
+   * onto exactly its tip.
    */
-  async take(role: Role, tip: string | null): Promise<TurnResult> {
+  async take(role: Role, seen: { tip: string | null; state: State | null }): Promise<TurnResult> {
     const { repo } = this;
     const ctx = this.hygiene(role);
+    const tip = seen.tip;
     let running: Running | undefined;
     const begun = await this.locked(async (): Promise<TurnResult | null> => {
-      if (role.prePullReports) await prePullPublish(ctx);
-      await this.pull({ fetched: true }, role, ctx);
-      const state = readStateFile(repo.statePath, repo.stateRel);
-      if (!state || state.expected_actor !== role.actor) return "not-my-turn";
-      // Everything that would fail the turn right away is checked before anything is marked.
+      const published = role.prePullReports ? await prePullPublish(ctx) : 0;
+      const startedAt = new Date();
+      const beatInfo = (iteration: number) => ({ iteration, turn_started_at: isoUtc(startedAt), last_output_at: null, blocked_until: null, reason: null });
+      // The common case: the mark written on the remote's tip and one fast-forward onto it (the pull and the mark commit at once).
+      let mark = published === 0 ? await markOnTip(this.markers, role, seen, beatInfo) : null;
+      let state: State;
+      if (mark) state = seen.state!;
+      else {
+        await this.pull({ fetched: true }, role, ctx);
+        const local = readStateFile(repo.statePath, repo.stateRel);
+        if (!local || local.expected_actor !== role.actor) return "not-my-turn";
+        state = local;
+      }
+      const marked = mark?.state ?? markRunning(state, role.actor);
+      const subject = subjects.running(role.actor, state.iteration);
+      // Everything that would fail the turn right away is checked before anything is pushed
+      // (a mark already committed on the tip is taken back: the pull stays).
       const c = repo.config.forRole(role.section);
-      const prompt = turnPrompt(role, c, repo.top, state.iteration);
-      requirePromptFile(prompt.path, repo.top, prompt.reviewer ? "[pair] reviewer_prompt" : role.promptSetting);
-      requireAgent(role, repo);
+      let prompt: ReturnType<typeof turnPrompt>;
+      try {
+        prompt = turnPrompt(role, c, repo.top, state.iteration);
+        requirePromptFile(prompt.path, repo.top, prompt.reviewer ? "[pair] reviewer_prompt" : role.promptSetting);
+        requireAgent(role, repo);
+      } catch (e) {
+        if (mark?.committed) await repo.git.run(["reset", "--quiet", "--keep", "HEAD~1"], { allowFail: true });
+        throw e;
+      }
       // The log name says which prompt ran: a reviewer turn's log ends in _reviewer.
       const log = openIterationLog(
         { logDir: repo.logDir, branch: repo.branch, actor: role.actor, iteration: state.iteration, suffix: prompt.reviewer ? "_reviewer" : role.logSuffix(c) },
@@ -127,33 +152,25 @@ export class TurnTaker {
       log.line("$ " + agentSettings(role, repo).argv.join(" "));
       const nudges = await this.nudgesFor(role.actor, state.iteration);
       if (nudges.length) log.line(`[sync] delivering ${nudges.length} nudge(s) with this turn: ${nudges.map((n) => n.id).join(", ")}`);
-      const marked = markRunning(state, role.actor);
-      const subject = subjects.running(role.actor, state.iteration);
-      // A relaunch within the same second as its own interrupted mark would write the
-      // same bytes (git refuses an empty commit): that mark is already committed.
-      const committed = serializeState(marked) !== serializeState(state);
-      if (committed) await commitState(repo, marked, { subject, trailers: [runnerTrailer(this.runner)] });
-      const startedAt = new Date();
-      const beat = await this.side.beats([role.actor], "running", { iteration: state.iteration, turn_started_at: isoUtc(startedAt), last_output_at: null, blocked_until: null, reason: null });
+      mark ??= await markOnHead(this.markers, role, state, marked, subject, beatInfo(state.iteration));
       let pushed: "ok" | "stale";
       try {
-        pushed = await this.pushWithSide(tip, beat);
+        pushed = await this.pushWithSide(tip, mark.beat);
       } catch (e) {
-        if (committed) await repo.git.run(["reset", "--quiet", "--keep", "HEAD~1"], { allowFail: true });
+        if (mark.committed) await repo.git.run(["reset", "--quiet", "--keep", "HEAD~1"], { allowFail: true });
         throw e;
       }
       if (pushed === "stale") {
         // Another runner pushed first: take our mark back, never rebase it onto theirs.
-        if (committed) await repo.git.run(["reset", "--quiet", "--keep", "HEAD~1"]);
+        if (mark.committed) await repo.git.run(["reset", "--quiet", "--keep", "HEAD~1"]);
         log.line(`[sync] another runner pushed to ${repo.remote}/${repo.branch} first; not taking i=${state.iteration}`);
         log.close();
         this.currentLog = null;
         return "lost-race";
       }
-      const markSha = (await repo.git.revParse("HEAD"))!;
       log.line(`[sync] ${subject}`);
       this.say(`[sync] ${subject} (log: ${relative(repo.top, log.path)})`);
-      running = { role, state: marked, log, markSha, startedAt, summary: summaryPathFor(log.path), promptPath: prompt.path, nudges };
+      running = { role, state: marked, log, markSha: mark.sha, markShort: mark.short, startedAt, summary: summaryPathFor(log.path), promptPath: prompt.path, nudges };
       return null;
     });
     if (begun !== null) return begun;
@@ -205,7 +222,7 @@ export class TurnTaker {
     }
     const away = await this.branchAfterAgent();
     return this.locked(async () => {
-      const before = (await repo.git.revParse("HEAD"))!;
+      const before = (await repo.git.headSha())!;
       const hygiene = await afterTurn(ctx);
       const blocked = hygiene.blocked;
       if (blocked.length > 0) {
@@ -258,10 +275,13 @@ export class TurnTaker {
     const { repo } = this;
     const { role, state, log, agent } = turn;
     const c = repo.config.forRole(role.section);
-    const sha = await repo.git.shortHead();
+    // What the turn committed after its mark, and `<sha>` (git's abbreviation of HEAD): one `git log`
+    // when there are commits, none when HEAD is still the mark (whose abbreviation the fast-forward printed).
+    const head = (await repo.git.headSha())!;
+    const changes = head === turn.markSha ? NO_CHANGES : await turnChanges(repo.git, turn.markSha, repo.stateRel, c.get("autocommit.whitelist"));
+    const sha = (head === turn.markSha ? turn.markShort : changes.headShort) ?? (await repo.git.shortHead());
     const stamped = stampOutcome(state, role.actor, ok ? "ok" : "fail", sha);
     const subject = subjects.stamp(role.actor, ok ? "ok" : "fail", stamped.iteration, sha);
-    const changes = await turnChanges(repo.git, turn.markSha, repo.stateRel, c.get("autocommit.whitelist"));
     this.lastTurn = { iteration: state.iteration, files: changes.files.map((f) => f.path) };
     const durationSec = Math.round((Date.now() - turn.startedAt.getTime()) / 1000);
     const agentLine = agent ? agentTrailer(agent.adapter.kind, agent.facts, this.side.agentVersion(role.actor)) : "";
@@ -296,15 +316,16 @@ export class TurnTaker {
         reason,
       });
     }
-    await commitState(repo, stamped, { subject, trailers });
-    turn.stamped = true;
     log.line(`[sync] ${subject}`);
     log.close(); // complete before it is shipped
-    const side = [
-      ...(await this.side.logs(role.actor, [log.path, `${log.path}.jsonl`, turn.summary], state.iteration)),
-      ...(await this.side.beats([role.actor], "waiting", { iteration: stamped.iteration, turn_started_at: null, last_output_at: null })),
+    // The stamp, the shipped logs and the heartbeat: one fast-import, one fast-forward, one push.
+    const pending = [
+      ...this.side.logCommits(role.actor, [log.path, `${log.path}.jsonl`, turn.summary], state.iteration),
+      ...this.side.beatCommits([role.actor], "waiting", { iteration: stamped.iteration, turn_started_at: null, last_output_at: null }),
     ];
-    await this.pushStamp(turn, side);
+    const made = await commitStateFast(repo, head, stamped, { subject, trailers }, pending.map((p) => p.spec));
+    turn.stamped = true;
+    await this.pushStamp(turn, this.side.written(pending, made.side));
     this.say(`[sync] ${subject}`);
   }
 

@@ -39,7 +39,9 @@ export async function waitFor(w: Waiter, what: string, ready: (s: State) => bool
   let lastSeen = "";
   let peerFailureNoticed = false;
   let unreachableSince = 0;
-  let idlePolls = 0;
+  // Polls of this wait so far: the back-off below 40 ms (pollDelay) is not reset by a move that
+  // did not make us ready (the peer's mark): the next move worth seeing (its stamp) is a whole turn away.
+  let polls = 0;
   // What `held` said, and at which generation of the view (bumped by every look that saw a move).
   let generation = 0;
   let heldAt = -1;
@@ -71,12 +73,9 @@ export async function waitFor(w: Waiter, what: string, ready: (s: State) => bool
       w.say(`[sync] waiting for turn (${w.actor})… ${Math.round(elapsed / 1000)}s elapsed`);
     }
     const remaining = w.maxWaitMs > 0 ? Math.max(0, w.maxWaitMs - elapsed) : Infinity;
-    await sleep(Math.min(pollDelay(w.pollMs, idlePolls), remaining));
+    await sleep(Math.min(pollDelay(w.pollMs, polls++), remaining));
     try {
-      if (await w.watch.look()) {
-        idlePolls = 0;
-        generation++;
-      } else idlePolls++;
+      if (await w.watch.look()) generation++;
       if (unreachableSince) w.say(`[sync] remote reachable again after ${Math.round((Date.now() - unreachableSince) / 1000)}s`);
       unreachableSince = 0;
     } catch (e) {
@@ -90,13 +89,13 @@ export async function waitFor(w: Waiter, what: string, ready: (s: State) => bool
 const MAX_IDLE_BACKOFF_MS = 40;
 
 /**
- * The configured interval; below 40 ms, polls that saw no change back off
- * (5, 10, 20, 40 ms) so a tiny interval does not spin git processes while the
- * peer works. Any change resets it.
+ * The configured interval; below 40 ms, the polls of one wait back off (0, 5,
+ * 10, 20, 40 ms) so a tiny interval does not spin git processes while the
+ * peer works.
  */
-export function pollDelay(pollMs: number, idlePolls: number): number {
-  if (pollMs >= MAX_IDLE_BACKOFF_MS || idlePolls === 0) return pollMs;
-  return Math.max(pollMs, Math.min(MAX_IDLE_BACKOFF_MS, 5 * 2 ** (idlePolls - 1)));
+export function pollDelay(pollMs: number, polls: number): number {
+  if (pollMs >= MAX_IDLE_BACKOFF_MS || polls === 0) return pollMs;
+  return Math.max(pollMs, Math.min(MAX_IDLE_BACKOFF_MS, 5 * 2 ** (polls - 1)));
 }
 
 /** A branch without a state file is galph's turn (SPEC §2). */

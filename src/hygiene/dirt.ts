@@ -53,10 +53,11 @@ export interface DirtReader {
 
 /**
  * The dirty paths, minus orch's own files and anything inside a submodule.
- * `ignored`: also list ignored files (directories collapsed by git).
+ * `ignored`: also list ignored files (directories collapsed by git); `paths`:
+ * only under these directories (literal pathspecs).
  */
-export async function readDirt(r: DirtReader, opts: { ignored: boolean; onEntries?: (count: number) => void }): Promise<Dirt[]> {
-  const entries = await r.git.statusZ({ ignored: opts.ignored });
+export async function readDirt(r: DirtReader, opts: { ignored: boolean; onEntries?: (count: number) => void; paths?: string[] }): Promise<Dirt[]> {
+  const entries = await r.git.statusZ({ ignored: opts.ignored, ...(opts.paths ? { paths: opts.paths } : {}) });
   opts.onEntries?.(entries.filter((e) => e.code !== "!!" && !r.owned(e.path)).length);
   // Sorted, so commit bodies and the total-cap cut are the same on every machine.
   const dirt = classify(entries)

@@ -4,6 +4,9 @@
  * from being blocked by local dirt. The engine holds the repository lock around
  * every hook and pushes nothing of ours: its stamp push publishes these commits.
  */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import picomatch from "picomatch";
 import { errorMessage } from "../core/errors.ts";
 import { makeScope, type HygieneContext, type HygieneResult } from "./scope.ts";
 import { apply } from "./apply.ts";
@@ -52,20 +55,36 @@ async function scrubDriftedSubmodules(scope: ReturnType<typeof makeScope>): Prom
   scope.snapshot = undefined; // the scrub changed the tree: read it again
 }
 
+/** The folder each glob is anchored in (plans/active for the default), or null when one is not anchored or not plain. */
+function literalBases(globs: string[]): string[] | null {
+  const bases = globs.map((g) => picomatch.scan(g.trim().replace(/^\.\//, "")).base.replace(/\/+$/, ""));
+  return bases.every((b) => b !== "" && !/[*?[\]\\:{}!]/.test(b) && !b.startsWith("-")) ? bases : null;
+}
+
 /**
  * Loop, before each pull: commit reports matching reports.prepull_globs with the
  * PRE-PULL subject, so the loop's own evidence never blocks the pull. Best
- * effort: a failure is logged and the pull goes ahead.
+ * effort: a failure is logged and the pull goes ahead. Returns how many files
+ * it committed (HEAD moved).
  */
-export async function prePullPublish(ctx: HygieneContext): Promise<void> {
+export async function prePullPublish(ctx: HygieneContext): Promise<number> {
   const c = ctx.repo.config.forRole(ctx.role.section);
   const globs = c.get("reports.prepull_globs");
-  if (!ctx.role.prePullReports || !c.get("reports.enabled") || globs.length === 0) return;
+  if (!ctx.role.prePullReports || !c.get("reports.enabled") || globs.length === 0) return 0;
   try {
     const scope = makeScope(ctx, "pull");
+    // Only files under the globs' literal bases can be published: none of those folders
+    // on disk, nothing to read (no status every turn for a project without plans/active/);
+    // else the status read is limited to them (a fraction of a big tree's).
+    const bases = literalBases(globs);
+    if (bases) {
+      if (!bases.some((b) => existsSync(join(ctx.repo.top, b)))) return 0;
+      scope.within = bases;
+    }
     const committed = await apply(scope, await planReports(scope, { tag: "pre-pull", subject: ctx.role.subjects.prePull ?? ctx.role.subjects.reports, globs }), { quiet: true });
-    if (committed.length === 0 && !scope.dryRun) ctx.prePullSnapshot = scope.snapshot;
+    return scope.dryRun ? 0 : committed.length;
   } catch (e) {
     ctx.log(`[pre-pull] WARNING: publishing reports before the pull failed (${errorMessage(e)}); pulling anyway`);
+    return 0;
   }
 }

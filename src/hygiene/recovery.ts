@@ -1,13 +1,14 @@
 /**
- * Pulls that local dirt blocks. The pull rebases with autostash, which copes
- * with most dirt; two cases it cannot: an untracked file where the remote adds
- * one (git refuses), and a dirty tracked file the remote also changed (the
- * autostash pop would leave conflict markers in the tree). The second is caught
- * before the pull. The supervisor then recovers step by step; the loop (which
- * published its reports before the pull) fails with one line.
+ * Pulls that local dirt blocks. The pull fast-forwards (git refuses, changing
+ * nothing, when dirt is in the way) or, when HEAD has commits of its own,
+ * rebases with autostash, which copes with most dirt; two cases it cannot: an
+ * untracked file where the remote adds one (git refuses), and a dirty tracked
+ * file the remote also changed (the autostash pop would leave conflict markers
+ * in the tree: safePull refuses that before the rebase). The supervisor then
+ * recovers step by step; the loop (which published its reports before the
+ * pull) fails with one line.
  */
 import { OrchError, Exit } from "../core/errors.ts";
-import { splitZ } from "../core/git.ts";
 import { PullBlockedError } from "../core/sync.ts";
 import { readDirt } from "./dirt.ts";
 import { listForLine } from "./paths.ts";
@@ -15,22 +16,6 @@ import { apply } from "./apply.ts";
 import { planDocs, planTrackedOutputs, type Scope } from "./steps.ts";
 import { driftedSubmodules, scrubSubmodules } from "./submodules.ts";
 import { makeScope, type HygieneContext } from "./scope.ts";
-
-/**
- * Dirty tracked paths that the remote branch also changed since HEAD and it
- * diverged (per the last fetch). Untracked collisions are left to git, which
- * names them itself.
- */
-export async function dirtChangedUpstream(scope: Scope, remote: string, branch: string, reuse?: Scope["snapshot"]): Promise<string[]> {
-  const all = reuse ? reuse.dirt : await readDirt({ git: scope.git, owned: () => false }, { ignored: false });
-  const dirt = all.filter((d) => d.kind !== "untracked" && d.kind !== "ignored");
-  if (dirt.length === 0) return [];
-  const upstream = `refs/remotes/${remote}/${branch}`;
-  if (!(await scope.git.revParse(upstream))) return [];
-  if (await scope.git.isAncestor(upstream, "HEAD")) return [];
-  const changed = new Set(splitZ(await scope.git.out(["diff", "--name-only", "-z", "--no-renames", `HEAD...${upstream}`])));
-  return [...new Set(dirt.filter((d) => changed.has(d.path)).map((d) => d.path))];
-}
 
 /**
  * Supervisor: run pull(); when local dirt blocks it and autocommit.prepull is on,
@@ -41,12 +26,7 @@ export async function dirtChangedUpstream(scope: Scope, remote: string, branch: 
 export async function pullWithRecovery(ctx: HygieneContext, pull: () => Promise<void>): Promise<void> {
   const { repo } = ctx;
   const scope = makeScope(ctx, "pull");
-  let reuse = ctx.prePullSnapshot;
-  ctx.prePullSnapshot = undefined;
   const attempt = async (): Promise<PullBlockedError | null> => {
-    const overlap = await dirtChangedUpstream(scope, repo.remote, repo.branch, reuse);
-    reuse = undefined; // only the first attempt: recovery steps change the tree
-    if (overlap.length > 0) return new PullBlockedError(overlap, "local");
     try {
       await pull();
       return null;

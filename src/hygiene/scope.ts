@@ -12,11 +12,6 @@ export interface HygieneContext {
   log: (line: string) => void;
   /** A line for the console only. */
   console: (line: string) => void;
-  /**
-   * Set by prePullPublish when it committed nothing: its status read still
-   * describes the tree, so the pull that follows need not read it again.
-   */
-  prePullSnapshot?: Scope["snapshot"];
 }
 
 export interface HygieneResult {

@@ -42,6 +42,8 @@ export interface Scope {
   secrets: Map<string, string>;
   /** The one status read of this hook call, shared by its steps (see scopeDirt). */
   snapshot?: { ignored: boolean; dirt: Dirt[]; tracked: number };
+  /** Only these directories can hold what this hook call may commit: the status read is limited to them. */
+  within?: string[];
   log: (line: string) => void;
   console: (line: string) => void;
 }
@@ -74,7 +76,7 @@ export interface Plan {
 export async function scopeDirt(scope: Scope, opts: { ignored: boolean }): Promise<Dirt[]> {
   if (!scope.snapshot || (opts.ignored && !scope.snapshot.ignored)) {
     let tracked = 0;
-    const dirt = await readDirt(scope, { ...opts, onEntries: (n) => (tracked = n) });
+    const dirt = await readDirt(scope, { ...opts, onEntries: (n) => (tracked = n), ...(scope.within ? { paths: scope.within } : {}) });
     scope.snapshot = { ignored: opts.ignored, dirt, tracked };
   }
   return opts.ignored || !scope.snapshot.ignored ? scope.snapshot.dirt : scope.snapshot.dirt.filter((d) => d.kind !== "ignored");

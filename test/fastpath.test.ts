@@ -1,0 +1,204 @@
+/**
+ * The engine's fast path (issue 17): state commits written by fast-import and
+ * fast-forwarded onto are the commits `git commit --only` writes; the kept
+ * cat-file and fast-import see what other git processes write; pulls
+ * fast-forward without touching what is staged.
+ */
+import { describe, expect, test } from "bun:test";
+import { chmodSync, existsSync } from "node:fs";
+import { join } from "node:path";
+import { classifyFailure, Git } from "../src/core/git.ts";
+import { openRepo, type Repo } from "../src/core/repo.ts";
+import { safePull } from "../src/core/sync.ts";
+import { initialState, markRunning, serializeState } from "../src/core/state.ts";
+import { writeCommits } from "../src/channel/objects.ts";
+import { commitState, commitStateFast, stripspace, type StateMessage } from "../src/engine/handoff.ts";
+import { tempWorld, type Clone } from "./helpers/world.ts";
+
+const STATE = "sync/state.json";
+
+/** A clone whose branch holds a state file, opened in process with a fixed commit time (so two ways of committing can be compared). */
+async function stateRepo(clone: Clone): Promise<Repo> {
+  clone.write(STATE, serializeState(initialState(new Date("2026-01-01T00:00:00Z"))));
+  clone.commitAll("[SYNC init] actor=galph status=idle");
+  const env = { ...clone.world.env, GIT_AUTHOR_DATE: "@1767225600 +0100", GIT_COMMITTER_DATE: "@1767225601 +0100" };
+  const repo = await openRepo({ command: "supervisor", cwd: clone.dir, env, branch: "require" });
+  repo.git = new Git({ cwd: repo.top, env });
+  return repo;
+}
+
+const MESSAGE: StateMessage = {
+  subject: "[SYNC i=1] actor=galph status=running",
+  // Trailing blanks and an inner newline: git's whitespace clean-up must be matched byte for byte.
+  trailers: [["Orch-Runner", "host=h clone=c pid=1 "], ["Orch-Reason", "two\nlines  "], ["Orch-Empty", ""]],
+};
+
+describe("state commits the fast way", () => {
+  test("the same commit object as git commit --only writes (same sha), staged work left staged, the state file written", async () => {
+    await using w = tempWorld();
+    const c = w.clones[0]!;
+    const repo = await stateRepo(c);
+    const base = c.head();
+    const marked = markRunning(initialState(new Date("2026-01-01T00:00:00Z")), "galph", new Date("2026-01-01T00:01:00Z"));
+    await commitState(repo, marked, MESSAGE);
+    const porcelain = c.head();
+    const porcelainObject = c.git("cat-file", "commit", porcelain);
+    c.git("reset", "-q", "--hard", base);
+
+    c.write("staged.txt", "the agent's work\n");
+    c.git("add", "staged.txt");
+    c.write("README.md", "unstaged edit\n");
+    const made = await commitStateFast(repo, base, marked, MESSAGE);
+    expect(made.sha).toBe(porcelain);
+    expect(c.head()).toBe(porcelain);
+    expect(c.git("cat-file", "commit", made.sha)).toBe(porcelainObject);
+    expect(made.short).toBe(c.git("rev-parse", "--short", "HEAD").trim());
+    expect(c.git("show", "--name-only", "--format=", "HEAD").trim()).toBe(STATE);
+    expect(c.read(STATE)).toBe(serializeState(marked));
+    expect(c.git("diff", "--cached", "--name-only").trim()).toBe("staged.txt");
+    expect(c.git("status", "--porcelain", "--untracked-files=no").split("\n").filter(Boolean).sort()).toEqual([" M README.md", "A  staged.txt"]);
+  });
+
+  test("never runs the repository's hooks", async () => {
+    await using w = tempWorld();
+    const c = w.clones[0]!;
+    const repo = await stateRepo(c);
+    for (const hook of ["prepare-commit-msg", "commit-msg", "post-commit", "post-merge", "post-checkout", "reference-transaction"]) {
+      const path = c.write(`.git/hooks/${hook}`, `#!/bin/sh\ntouch "$(git rev-parse --git-dir)/ran-${hook}"\n`);
+      chmodSync(path, 0o755);
+    }
+    const made = await commitStateFast(repo, c.head(), markRunning(initialState(), "galph"), MESSAGE);
+    expect(c.head()).toBe(made.sha);
+    expect(c.git("log", "-1", "--format=%s").trim()).toBe(MESSAGE.subject);
+    const ran = ["prepare-commit-msg", "commit-msg", "post-commit", "post-merge", "post-checkout", "reference-transaction"].filter((hook) => existsSync(join(c.dir, ".git", `ran-${hook}`)));
+    expect(ran).toEqual([]);
+  });
+
+  test("a state file the agent left modified: committed the porcelain way, with orch's content", async () => {
+    await using w = tempWorld();
+    const c = w.clones[0]!;
+    const repo = await stateRepo(c);
+    const base = c.head();
+    c.write(STATE, "{ not json\n");
+    const marked = markRunning(initialState(), "galph");
+    const made = await commitStateFast(repo, base, marked, MESSAGE);
+    expect(made.sha).toBe(c.head());
+    expect(c.git("rev-parse", "HEAD~1").trim()).toBe(base);
+    expect(c.git("show", `HEAD:${STATE}`)).toBe(serializeState(marked));
+    expect(c.git("status", "--porcelain", "--untracked-files=no").trim()).toBe("");
+  });
+
+  test("whitespace clean-up as git commit -F does it", () => {
+    expect(stripspace("\n\nsubject  \n\n\n\nOrch-A: b \t\n\n")).toBe("subject\n\nOrch-A: b\n");
+    expect(stripspace("# kept\n")).toBe("# kept\n");
+    expect(stripspace("\n \n")).toBe("");
+  });
+});
+
+describe("kept batch processes", () => {
+  test("cat-file sees objects and refs written after it started; big blobs, missing names and newlines", async () => {
+    await using w = tempWorld();
+    const c = w.clones[0]!;
+    const git = new Git({ cwd: c.dir, env: c.world.env });
+    git.keepBatches();
+    try {
+      const [first] = await git.catFiles(["HEAD^{commit}"]);
+      expect(first!.sha).toBe(c.head());
+      const big = "x".repeat(1_500_000) + "\n";
+      c.write("big.txt", big);
+      c.commitAll("big");
+      c.git("pack-refs", "--all");
+      const [commit, blob, missing, odd] = await git.catFiles([`refs/heads/${c.world.branch}^{commit}`, "HEAD:big.txt", "HEAD:nope", "HEAD:a\nb"]);
+      expect(commit!.sha).toBe(c.head());
+      expect(blob!.body.toString()).toBe(big);
+      expect(missing).toBeNull();
+      expect(odd).toBeNull();
+      expect(await git.headSha()).toBe(c.head());
+      expect(git.calls).toBeLessThanOrEqual(2); // the kept cat-file and at most rev-parse --git-dir
+    } finally {
+      git.closeBatches();
+    }
+  });
+
+  test("fast-import: commits on top of commits other processes wrote, readable by them at once", async () => {
+    await using w = tempWorld();
+    const c = w.clones[0]!;
+    const git = new Git({ cwd: c.dir, env: c.world.env });
+    git.keepBatches();
+    try {
+      const [a] = await writeCommits(git, [{ ref: "refs/orch-local/t/a", parent: null, files: [{ path: "heartbeat.json", data: Buffer.from("{}\n") }], message: "a\n" }]);
+      expect(c.git("cat-file", "-t", a!).trim()).toBe("commit");
+      c.write("later.txt", "made after the importer started\n");
+      c.commitAll("later");
+      const head = c.head();
+      const [b, d] = await writeCommits(git, [
+        { ref: "refs/orch-local/t/b", parent: head, files: [{ path: STATE, data: Buffer.from("{}\n") }], message: "b\n" },
+        { ref: "refs/orch-local/t/a", parent: null, files: [{ path: "heartbeat.json", data: Buffer.from("{\"n\":2}\n") }], message: "a2\n" },
+      ]);
+      expect(c.git("rev-parse", `${b}^`).trim()).toBe(head);
+      expect(c.git("ls-tree", "-r", "--name-only", b!).trim().split("\n")).toEqual(["README.md", ".gitignore", "later.txt", STATE].sort());
+      expect(c.git("rev-parse", "refs/orch-local/t/a").trim()).toBe(d!);
+      expect(c.gitResult("rev-parse", "-q", "--verify", `${d}^`).code).not.toBe(0); // parentless, as asked
+    } finally {
+      git.closeBatches();
+    }
+  });
+});
+
+describe("pulls", () => {
+  test("a pull that fast-forwards leaves staged and unstaged work exactly as it was", async () => {
+    await using w = tempWorld({ clones: 2 });
+    const [me, peer] = w.clones as [Clone, Clone];
+    peer.write("theirs.txt", "peer\n");
+    peer.commitAll("peer change");
+    peer.git("push", "-q", "origin", `HEAD:${w.world.branch}`);
+    me.write("staged.txt", "staged\n");
+    me.git("add", "staged.txt");
+    me.write("README.md", "unstaged\n");
+    const git = new Git({ cwd: me.dir, env: me.world.env });
+    await safePull(git, "origin", w.world.branch);
+    expect(me.subjects()[0]).toBe("peer change");
+    expect(me.git("diff", "--cached", "--name-only").trim()).toBe("staged.txt");
+    expect(me.read("README.md")).toBe("unstaged\n");
+    expect(me.read("theirs.txt")).toBe("peer\n");
+  });
+});
+
+describe("push failures", () => {
+  test("the remote dying while it stores a push (an outage mid-push) is worth another try, not a refusal", () => {
+    const stderr = "error: remote unpack failed: unpack-objects abnormal exit\nTo /r.git\n ! [remote rejected] HEAD -> refs/heads/x (unpacker error)\nerror: failed to push some refs to '/r.git'\n";
+    expect(classifyFailure({ code: 1, signal: null, stdout: "", stderr, timedOut: false, aborted: false })).toBe("network");
+  });
+});
+
+describe("maintenance", () => {
+  const packs = (c: Clone) => Number(/^packs: (\d+)$/m.exec(c.git("count-objects", "-v"))?.[1] ?? 0);
+  /** Two small packs, one commit each. */
+  function morePacks(c: Clone): void {
+    for (const n of [1, 2]) {
+      c.write(`p${n}.txt`, `pack ${n}\n`);
+      c.commitAll(`pack ${n}`);
+      c.git("repack", "-q", "-d");
+    }
+  }
+
+  test("orch's own calls never start it, orch runs it with the user's settings; maintenance.auto = false is respected", async () => {
+    await using w = tempWorld();
+    const c = w.clones[0]!;
+    c.git("config", "gc.autoPackLimit", "1");
+    c.git("config", "gc.autoDetach", "false");
+    morePacks(c);
+    const before = packs(c);
+    expect(before).toBeGreaterThanOrEqual(2);
+    const git = new Git({ cwd: c.dir, env: c.world.env });
+    // orch's own calls carry maintenance.auto=false and gc.auto=0: a commit of its own leaves the packs alone.
+    await git.run(["commit", "-q", "--allow-empty", "-m", "orch's own"]);
+    expect(packs(c)).toBe(before);
+    c.git("config", "maintenance.auto", "false");
+    await new Git({ cwd: c.dir, env: c.world.env }).maintain();
+    expect(packs(c)).toBe(before);
+    c.git("config", "--unset", "maintenance.auto");
+    await new Git({ cwd: c.dir, env: c.world.env }).maintain();
+    expect(packs(c)).toBeLessThanOrEqual(1);
+  });
+});
