@@ -63,6 +63,23 @@ describe("orch pair", () => {
     expect(syncSubjects(a.subjects().reverse())).toHaveLength(9); // init + 2 × (4 transitions)
   }, 40_000);
 
+  test("a branch the remote lacks is published first (create-only), so init then pair needs no git push", () => {
+    const { world, a } = makeEngineWorld({ clones: 1 });
+    a.git("checkout", "-q", "-b", "feature-new");
+    const before = a.git("ls-remote", world.remote);
+    const r = a.orch(["pair", ...FAST, "--sync-loops", "1"]);
+    expect(r.stderr).not.toContain("orch:");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("[sync] published feature-new to origin (it was not there yet)");
+    const state = JSON.parse(a.git("show", "origin/feature-new:sync/state.json"));
+    expect(state).toMatchObject({ iteration: 2, expected_actor: "galph", status: "complete" });
+    // Every other ref on the remote is as it was.
+    const others = a.git("ls-remote", world.remote).split("\n").filter((l) => !/refs\/(heads\/feature-new|orch\/)/.test(l));
+    expect(others.join("\n")).toBe(before);
+    // Already there next time: no second publish line.
+    expect(a.orch(["pair", ...FAST, "--sync-loops", "1"]).stdout).not.toContain("published");
+  }, 40_000);
+
   test("a repository with no remote at all", () => {
     const { world } = makeEngineWorld({ clones: 0 });
     const dir = join(world.root, "solo");

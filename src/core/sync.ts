@@ -289,6 +289,17 @@ export async function pushLeased(git: Git, remote: string, branch: string, expec
   throw new GitError(args, r);
 }
 
+/**
+ * Publish the branch when the remote does not have it yet (a create-only
+ * push: the lease expects no ref), so a one-machine start needs no manual
+ * `git push`. "exists" when it is already there (or someone created it first).
+ */
+export async function publishBranchIfMissing(git: Git, remote: string, branch: string): Promise<"published" | "exists"> {
+  const refs = await git.lsRemoteRefs(remote, [`refs/heads/${branch}`]);
+  if (refs.has(`refs/heads/${branch}`)) return "exists";
+  return (await pushLeased(git, remote, branch, null)) === "ok" ? "published" : "exists";
+}
+
 /** A commit that touched the state file: its sha, commit time and whole message. */
 export interface StateCommit {
   sha: string;

@@ -46,13 +46,14 @@ export async function runPair(opts: EngineOptions & { push?: boolean }): Promise
   for (const note of repo.notes) say(note);
   const hasRemote = (await repo.git.remoteUrl(repo.remote)) !== null;
   if (opts.push === true && !hasRemote) throw new OrchError(Exit.usage, `--push: this clone has no remote '${repo.remote}'; add it (git remote add ${repo.remote} <url>) or run without --push`);
-  return runSync(ROLES, repo, say, !(opts.push ?? hasRemote));
+  // A pair that pushes publishes a branch the remote lacks: `orch init --pair` then `orch pair` just works.
+  return runSync(ROLES, repo, say, !(opts.push ?? hasRemote), true);
 }
 
-async function runSync(roles: readonly Role[], repo: Repo, say: (line: string) => void, offline: boolean): Promise<number> {
+async function runSync(roles: readonly Role[], repo: Repo, say: (line: string) => void, offline: boolean, publishBranch = false): Promise<number> {
   const shutdown = new Shutdown(say);
   shutdown.install();
-  const runner = new SyncRunner(roles, repo, say, shutdown, offline);
+  const runner = new SyncRunner(roles, repo, say, shutdown, offline, publishBranch);
   try {
     return await runner.run();
   } finally {

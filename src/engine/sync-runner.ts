@@ -15,6 +15,7 @@ import { heartbeatAgeSec } from "../channel/heartbeat.ts";
 import { heldMessage, holderOf, publishPending, remoteMark } from "./fencing.ts";
 import { holdRoleLocks } from "./role-lock.ts";
 import { commitState, publish } from "./handoff.ts";
+import { publishBranchIfMissing } from "../core/sync.ts";
 import { agentSettings, reapLeftover, requireAgent, requirePrompt } from "./agent-setup.ts";
 import { TurnTaker, type TurnResult } from "./turn.ts";
 import { waitFor, type Ready } from "./wait.ts";
@@ -61,6 +62,8 @@ export class SyncRunner {
     private readonly shutdown: Shutdown,
     /** Keep the turns in this clone: nothing is fetched or pushed (orch pair --no-push, or no remote). */
     private readonly offline = false,
+    /** Push the branch first when the remote lacks it (orch pair: one machine needs no manual publish). */
+    private readonly publishBranch = false,
   ) {
     repo.git.onWait = say;
     // Network retries are worth a line where a person looks, not only in the log.
@@ -108,6 +111,9 @@ export class SyncRunner {
       for (const role of this.roles) {
         requirePrompt(role, this.repo);
         requireAgent(role, this.repo);
+      }
+      if (this.publishBranch && !this.offline && (await this.locked(() => publishBranchIfMissing(this.repo.git, this.repo.remote, this.repo.branch))) === "published") {
+        this.say(`[sync] published ${this.repo.branch} to ${this.repo.remote} (it was not there yet)`);
       }
       await this.side.learnAgents((role) => agentSettings(role, this.repo).argv);
       await this.side.watch.look({ force: true });
