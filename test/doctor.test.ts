@@ -119,6 +119,19 @@ describe("orch doctor", () => {
     expect(check(reviews, "reviewer prompt").detail).toBe("reviewer prompt prompts/missing.md is missing (pair.review_every = 2)");
   });
 
+  test("a branch not on the remote yet: a problem for two machines, fine for orch pair (it publishes it)", async () => {
+    const c = world.clone("doctor-new-branch");
+    c.git("checkout", "-q", "-b", "feature-new");
+    const two = await runDoctor({ cwd: c.dir, env: world.env });
+    expect(failing(two)).toEqual(["remote branch"]);
+    const pair = await runDoctor({ cwd: c.dir, env: world.env, pair: true });
+    expect(failing(pair)).toEqual([]);
+    expect(doctorPassed(pair)).toBe(true);
+    expect(check(pair, "remote branch").detail).toBe("branch feature-new is not on origin yet: orch pair publishes it when it starts (--no-push keeps it here)");
+    expect(check(pair, "side channel").ok).toBe(true);
+    expect(c.git("ls-remote", world.remote, "refs/orch/probe/*")).toBe("");
+  });
+
   test("state file invalid", async () => {
     const good = a.read("sync/state.json");
     a.write("sync/state.json", '{"status": "sleeping"}\n');

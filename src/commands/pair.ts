@@ -6,7 +6,7 @@ import { runPair } from "../engine/runner.ts";
 export const help: CommandHelp = {
   usage: ["[--sync-loops N] [--push | --no-push] [OPTIONS]"],
   description:
-    "One machine, both roles: galph's turn, then ralph's turn, --sync-loops times, in this clone, through the same turn engine as two machines (the same state transitions, commit subjects, logs, receipts and hygiene commits), so orch tail, status and report work unchanged and the pair can later be split across two machines. With --push (the default when the clone has the remote) each half-turn is published, so others can watch and steer it (pause, stop, nudge); --no-push keeps everything here (a repository without a remote works too). Every pair.review_every iterations galph runs prompts/reviewer.md instead of its usual prompt.",
+    "One machine, both roles: galph's turn, then ralph's turn, --sync-loops times, in this clone, through the same turn engine as two machines (the same state transitions, commit subjects, logs, receipts and hygiene commits), so orch tail, status and report work unchanged and the pair can later be split across two machines. With --push (the default when the clone has the remote) the branch is published if the remote lacks it and each half-turn is pushed, so others can watch and steer it (pause, stop, nudge); --no-push keeps everything here (a repository without a remote works too). Every pair.review_every iterations galph runs prompts/reviewer.md instead of its usual prompt.",
   groups: { push: "Turn" },
   examples: [
     ["orch pair --sync-loops 10", "Ten cycles of galph then ralph on this machine, published after each half-turn"],

@@ -148,6 +148,16 @@ async function checkRemote(ctx: Clone, remote: string, branch: string | null, ti
   }
   const reachable: Check = { name: "remote", ok: true, detail: `remote ${remote} reachable (${url})` };
   if (!branch) return [reachable, { name: "remote branch", ok: null, detail: "remote branch: not checked (no branch)" }, { name: "remote state file", ok: null, detail: "remote state file: not checked (no branch)" }, { name: "side channel", ok: null, detail: "side channel: not checked (no branch)" }];
+  if (!sha && pair) {
+    // orch pair publishes the branch itself when it starts; the side channel can be probed with HEAD.
+    const head = await ctx.git.revParse("HEAD");
+    return [
+      reachable,
+      { name: "remote branch", ok: true, detail: `branch ${branch} is not on ${remote} yet: orch pair publishes it when it starts (--no-push keeps it here)` },
+      { name: "remote state file", ok: null, detail: "remote state file: not checked (no remote branch yet)" },
+      head ? await checkSideChannel(ctx, remote, head) : { name: "side channel", ok: null, detail: "side channel: not checked (no commit yet)" },
+    ];
+  }
   if (!sha) {
     return [
       reachable,
@@ -308,4 +318,5 @@ export function renderDoctor(checks: Check[]): string {
   return lines.join("\n") + "\n";
 }
 
-export const doctorPassed = (checks: Check[]) => checks.every((c) => c.ok === true);
+/** Passed when nothing failed (a check not run is "–": it needs what the pass does not, or a failure said why). */
+export const doctorPassed = (checks: Check[]) => !checks.some((c) => c.ok === false);
