@@ -79,6 +79,24 @@ describe("heartbeats", () => {
     await Promise.all([one.exited, two.exited]);
   }, 40_000);
 
+  test("a heartbeat deleted on the remote under a waiting runner is written again (no rival, no exit 7)", async () => {
+    const { world, a, b } = makeEngineWorld({ clones: 2 });
+    const env = { ORCH_SYNC_HEARTBEAT_PUSH_SEC: "0.3" };
+    expect(a.orch(["supervisor", ...FAST, "--sync-loops", "0"]).code).toBe(0); // galph's turn, nobody runs galph
+    const loop = b.spawnOrch(["loop", ...FAST, "--sync-loops", "1", "--max-wait-sec", "6"], { env });
+    const ref = `refs/orch/heartbeat/ralph/${world.branch}`;
+    const deadline = Date.now() + 10_000;
+    while (!remoteRefs(world, a).has(ref) && Date.now() < deadline) await Bun.sleep(100);
+    a.git("push", "-q", "origin", "--delete", ref);
+    await Bun.sleep(1500);
+    expect(loop.exitCode).toBeNull();
+    expect(remoteRefs(world, a).has(ref)).toBe(true);
+    expect(heartbeatOn(world, a, "ralph")!.phase).toBe("waiting");
+    loop.kill("SIGTERM");
+    const r = await collect(loop);
+    expect(r.stderr).not.toContain("another runner");
+  }, 40_000);
+
   test("a peer with no heartbeat (the old tool) is shown as unknown, never stale", () => {
     const { a, b } = makeEngineWorld();
     expect(a.orch(["supervisor", ...FAST, "--sync-loops", "0"]).code).toBe(0);

@@ -211,7 +211,15 @@ export class Side {
         const { lost, refused } = this.settle(updates, status);
         if (refused) return this.disable(refusalReasons(result));
         if (lost.length === 0) return;
-        if (!opts.keep) throw this.lostLease(lost[0]!);
+        if (!opts.keep) {
+          // A ref someone deleted (by hand, or a cleanup) is no rival: write it again, once.
+          const now = attempt === 0 ? await this.watch.list() : new Map<string, string>();
+          const rival = lost.find((u) => attempt > 0 || now.has(u.dst));
+          if (rival) throw this.lostLease(rival);
+          this.repo.git.log(`[sync] ${lost.map((u) => u.dst).join(", ")} deleted on ${this.repo.remote}; writing it again`);
+          updates = await this.released(updates, lost);
+          continue;
+        }
         if (attempt >= 2) {
           // Two runners starting (or changing phase) at the same moment: the marks decide who runs
           // a turn; the one that does not hold one loses at its next periodic push.
