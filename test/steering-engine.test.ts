@@ -99,5 +99,17 @@ describe("the stalemate breaker", () => {
     expect(r.code).toBe(0);
     expect(syncOnly(remoteSubjects(world, clones[2]!)).at(-1)).toMatch(/^\[SYNC i=5\] actor=ralph → next=galph status=ok/);
   }, 90_000);
+
+  test("only cycles this run saw count: a docs-only cycle stamped before the start is not evidence", async () => {
+    const docsOnly = ["sh", "-c", 'cat >/dev/null; mkdir -p plans; echo "i=$ORCH_ITERATION" >> plans/notes.md; git add plans/notes.md; git commit -q -m "ralph: notes"'];
+    const planner = ["sh", "-c", 'cat >/dev/null; echo "step $ORCH_ITERATION" > input.md'];
+    const { a } = makeEngineWorld({ clones: 1, supervisorAgent: planner, loopAgent: docsOnly });
+    const env = { ORCH_STALEMATE_CYCLES: "2" };
+    expect(a.orch(["pair", "--poll-interval", "0.05", "--sync-loops", "1"], { env }).code).toBe(0);
+    const again = a.spawnOrch(["pair", "--poll-interval", "0.05", "--sync-loops", "2"], { env });
+    const seen = await readUntil(again, "done:", 30_000);
+    expect(seen).not.toContain("stalemate:");
+    expect((await collect(again)).code).toBe(0);
+  }, 60_000);
 });
 

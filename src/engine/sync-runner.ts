@@ -117,6 +117,7 @@ export class SyncRunner {
       }
       await this.side.learnAgents((role) => agentSettings(role, this.repo).argv);
       await this.side.watch.look({ force: true });
+      this.observedTip = this.side.watch.view.tip; // a stamp from before this run is not a cycle it saw (the stalemate breaker)
       this.control(); // the stop a runner sees at its start is an old one: only later ones end it
       for (const { actor, hb, ageSec } of this.side.othersRunning()) {
         // Two runners of one actor: the running mark decides who runs each turn; the heartbeat leases end the extra one.
