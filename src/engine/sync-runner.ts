@@ -9,8 +9,8 @@ import { basename, dirname, join } from "node:path";
 import { OrchError, Exit, printable, errorMessage } from "../core/errors.ts";
 import type { Repo } from "../core/repo.ts";
 import type { Role } from "../core/roles.ts";
-import { initialState, isoUtc, parseSubject, readStateFile, subjects, type Actor, type State } from "../core/state.ts";
-import { parseTrailers, thisRunner, type Runner } from "../core/identity.ts";
+import { initialState, readStateFile, subjects, type State } from "../core/state.ts";
+import { thisRunner, type Runner } from "../core/identity.ts";
 import { heartbeatAgeSec } from "../channel/heartbeat.ts";
 import { heldMessage, holderOf, publishPending, remoteMark } from "./fencing.ts";
 import { holdRoleLocks } from "./role-lock.ts";
@@ -20,9 +20,7 @@ import { agentSettings, reapLeftover, requireAgent, requirePrompt } from "./agen
 import { TurnTaker, type TurnResult } from "./turn.ts";
 import { waitFor, type Ready } from "./wait.ts";
 import { Side } from "./side.ts";
-import { emptyControl, nudgesForTurn, pendingNudges, readControl, stopApplies, type Control, type Nudge } from "../channel/control.ts";
-import { updateControl } from "../channel/control-push.ts";
-import { controlRef } from "../channel/names.ts";
+import { formatElapsed, Steering } from "./steering.ts";
 import { RunEvents } from "./events.ts";
 import type { Shutdown } from "./shutdown.ts";
 
@@ -43,17 +41,8 @@ export class SyncRunner {
   private runner!: Runner;
   private side!: Side;
   private events!: RunEvents;
-  /** Peers announced as silent (their heartbeat went stale while their state says running). */
-  private readonly silent = new Set<string>();
   private announcedHold: string | null = null;
-  /** The control document's seq when this runner first read it: only a stop set after that ends it (SPEC §15). */
-  private startSeq: number | null = null;
-  private controlText: string | null | undefined;
-  private controlDoc: Control = emptyControl();
-  private announcedPause = new Set<string>();
-  /** What this run saw of each cycle, newest last: did ralph change code, did galph change input.md (the stalemate breaker). */
-  private readonly progress = { ralph: [] as { iteration: number; moved: boolean }[], galph: [] as { iteration: number; moved: boolean }[] };
-  private observedTip: string | null = null;
+  private steering!: Steering;
 
   constructor(
     private readonly roles: readonly Role[],
@@ -104,8 +93,9 @@ export class SyncRunner {
       this.events = new RunEvents(this.repo, gitDir, this.say);
       this.localRemote = this.offline || isLocalUrl((await this.repo.git.remoteUrl(this.repo.remote)) ?? "");
       this.side = new Side(this.repo, this.runner, this.roles, this.say, this.offline);
+      this.steering = new Steering(this.repo, this.side, this.events, this.say, this.offline, this.runner.host);
       this.turnTaker = new TurnTaker(this.repo, this.runner, this.say, this.shutdown, (fn) => this.locked(fn), this.side, this.offline, this.events, (actor, iteration) =>
-        this.claimNudges(actor, iteration),
+        this.steering.claimNudges(actor, iteration),
       );
       // Fail fast on what would fail the first turn; both are checked again right before marking running.
       for (const role of this.roles) {
@@ -117,8 +107,7 @@ export class SyncRunner {
       }
       await this.side.learnAgents((role) => agentSettings(role, this.repo).argv);
       await this.side.watch.look({ force: true });
-      this.observedTip = this.side.watch.view.tip; // a stamp from before this run is not a cycle it saw (the stalemate breaker)
-      this.control(); // the stop a runner sees at its start is an old one: only later ones end it
+      this.steering.begin();
       for (const { actor, hb, ageSec } of this.side.othersRunning()) {
         // Two runners of one actor: the running mark decides who runs each turn; the heartbeat leases end the extra one.
         this.say(`[sync] WARNING: ${actor} is also being run by ${hb.host} (pid ${hb.pid}, ${hb.phase}, heartbeat ${ageSec}s ago); run each actor in one place only`);
@@ -209,8 +198,8 @@ export class SyncRunner {
   private async turnFor(role: Role): Promise<number | null> {
     let disagreements = 0;
     if (this.viewStale) await this.refresh();
-    this.observe(this.side.watch.view);
-    if (role.reviews) await this.breakStalemate();
+    this.steering.observe(this.side.watch.view);
+    if (role.reviews) await this.steering.breakStalemate();
     for (;;) {
       const view = await this.wait(role, `${role.actor}'s turn`, (s) => s.expected_actor === role.actor);
       if (view === "exit") return Exit.ok;
@@ -238,7 +227,7 @@ export class SyncRunner {
       else this.tally.failed++;
       if ((this.tally.ok + this.tally.failed) % MAINTENANCE_EVERY === 0) await this.maintain();
       const done = this.turnTaker.lastTurn;
-      if (result === Exit.ok && done && role.reviews) this.note(this.progress.galph, done.iteration, done.files.includes("input.md"));
+      if (result === Exit.ok && done && role.reviews) this.steering.galphDone(done.iteration, done.files.includes("input.md"));
       return result === Exit.ok ? null : result;
     }
   }
@@ -256,68 +245,6 @@ export class SyncRunner {
     if (line) this.say(line);
   }
 
-  /**
-   * The control document (orch pause/resume/stop/nudge) as the last look saw
-   * it. A broken one is said once and ignored until it is fixed: a person's
-   * typo must not stop a night's work.
-   */
-  control(): Control {
-    const text = this.side.watch.view.control;
-    if (text === this.controlText) return this.controlDoc;
-    this.controlText = text;
-    try {
-      this.controlDoc = readControl(text, `${this.repo.remote} ${controlRef(this.repo.branch)}`);
-      this.startSeq ??= this.controlDoc.seq;
-    } catch (e) {
-      this.say(`[sync] WARNING: ${errorMessage(e)}; pause, stop and nudges are ignored until it is fixed`);
-      this.controlDoc = emptyControl();
-    }
-    return this.controlDoc;
-  }
-
-  /**
-   * The nudges for this actor's turn: the ones waiting (claimed now, by
-   * compare-and-swap, so exactly one turn gets each) and the ones already
-   * claimed for this very iteration (a rerun after a crash or a limit wait).
-   * A claim that cannot be published leaves them waiting for the next turn.
-   */
-  private async claimNudges(actor: Actor, iteration: number): Promise<Nudge[]> {
-    if (this.offline) return [];
-    const doc = this.control();
-    const already = nudgesForTurn(doc, actor, iteration);
-    const pending = pendingNudges(doc, actor);
-    if (pending.length === 0) return already;
-    try {
-      const r = await updateControl(this.repo.git, this.repo.remote, this.repo.branch, { kind: "deliver", actor, ids: pending.map((n) => n.id), iteration, at: isoUtc(new Date()), by: this.runner.host });
-      return [...already, ...r.delivered];
-    } catch (e) {
-      this.say(`[sync] WARNING: could not claim the nudges for ${actor} (${errorMessage(e)}); they wait for the next turn`);
-      return already;
-    }
-  }
-
-  /** An `orch stop` set after this runner started. */
-  private stopRequested(): boolean {
-    const doc = this.control();
-    return this.startSeq !== null && stopApplies(doc, this.startSeq);
-  }
-
-  /** The actor is paused: wait (heartbeat phase paused), say so once, notify once. */
-  private async pausedNow(role: Role): Promise<boolean> {
-    const paused = this.control().paused[role.actor];
-    if (paused && !this.announcedPause.has(role.actor)) {
-      this.announcedPause.add(role.actor);
-      this.say(`[sync] ${role.actor} is paused (orch pause); waiting before its next turn until orch resume`);
-      this.events.emit("paused", role.actor, `${role.actor} is paused before iteration ${this.side.watch.view.state?.iteration ?? "?"}`, { iteration: this.side.watch.view.state?.iteration ?? null });
-      await this.side.enter([role.actor], "paused");
-    } else if (!paused && this.announcedPause.has(role.actor)) {
-      this.announcedPause.delete(role.actor);
-      this.say(`[sync] ${role.actor} resumed`);
-      await this.side.enter([role.actor], "waiting");
-    }
-    return paused;
-  }
-
   /** A running mark of this actor that another clone holds: wait, and say so once per mark. */
   private async heldByOther(role: Role, view: Ready): Promise<boolean> {
     if (this.offline || view.state.status !== `running-${role.actor}`) return false;
@@ -333,75 +260,11 @@ export class SyncRunner {
     return true;
   }
 
-  /** A new tip that is ralph's ok stamp: remember whether that turn changed code (its receipt's diffstat). */
-  private observe(view: { tip: string | null; tipMessage?: string }): void {
-    if (!view.tip || view.tip === this.observedTip || !view.tipMessage) return;
-    this.observedTip = view.tip;
-    const subject = view.tipMessage.split("\n")[0] ?? "";
-    const parsed = parseSubject(subject);
-    if (!parsed || parsed.actor !== "ralph" || parsed.kind !== "ok" || parsed.iteration === null) return;
-    const diffstat = parseTrailers(view.tipMessage).get("Orch-Diffstat");
-    const code = diffstat ? Number(/code_files=(\d+)/.exec(diffstat)?.[1] ?? "1") : 1; // no receipt (the old tool): not evidence
-    this.note(this.progress.ralph, parsed.iteration - 1, code > 0);
-  }
-
-  private note(list: { iteration: number; moved: boolean }[], iteration: number, moved: boolean): void {
-    if (list.at(-1)?.iteration === iteration) list.pop();
-    list.push({ iteration, moved });
-    if (list.length > 64) list.shift();
-  }
-
-  /**
-   * Before galph's turn: stalemate.cycles cycles in a row in which ralph
-   * changed no file outside the doc/meta whitelist, or galph's input.md came
-   * out unchanged, pause the pair (through the control ref, so both machines
-   * wait), notify, and let `orch resume` continue. Only cycles this run saw count.
-   */
-  private async breakStalemate(): Promise<void> {
-    const n = this.repo.config.get("stalemate.cycles");
-    if (n <= 0 || this.offline) return;
-    const last = (list: { iteration: number; moved: boolean }[]) => (list.length >= n && list.slice(-n).every((c) => !c.moved) ? list.slice(-n) : null);
-    const ralph = last(this.progress.ralph);
-    const galph = last(this.progress.galph);
-    if (!ralph && !galph) return;
-    const evidence = ralph
-      ? `ralph changed no file outside the doc/meta whitelist in iterations ${ralph.map((c) => c.iteration).join(", ")}`
-      : `galph's input.md came out unchanged in iterations ${galph!.map((c) => c.iteration).join(", ")}`;
-    this.progress.ralph.length = 0;
-    this.progress.galph.length = 0;
-    try {
-      await updateControl(this.repo.git, this.repo.remote, this.repo.branch, { kind: "pause", actors: ["galph", "ralph"] });
-      await this.side.watch.read();
-    } catch (e) {
-      this.say(`[sync] WARNING: could not pause the pair for the stalemate (${errorMessage(e)})`);
-    }
-    const line = `[sync] stalemate: ${evidence}; the pair is paused (orch resume to continue)`;
-    this.say(line);
-    this.events.emit("stalemate", "", line.replace(/^\[sync\] /, ""), { iteration: this.side.watch.view.state?.iteration ?? null });
-  }
-
   /** Between polls: periodic heartbeats, and whether a running peer's machine went silent (or came back). */
   private async tick(role: Role, view: Ready): Promise<void> {
-    this.observe(view);
+    this.steering.observe(view);
     await this.side.refresh(this.actors);
-    const peer = role.peer;
-    if (this.actors.includes(peer) || view.state.status !== `running-${peer}`) return;
-    const hb = view.heartbeats[peer];
-    if (!hb) return; // no heartbeat at all (the old tool): unknown, never stale
-    const age = heartbeatAgeSec(hb);
-    const stale = age !== null && age * 1000 >= this.repo.config.ms("sync.stale_after_sec");
-    if (stale && !this.silent.has(peer)) {
-      this.silent.add(peer);
-      const last = (iso: string | null) => (iso ? iso.slice(11, 16) + "Z" : "never");
-      const line = `[sync] ${peer} on ${hb.host} silent for ${formatElapsed(age! * 1000)} (last heartbeat ${last(hb.updated_at)}, running i=${view.state.iteration}, last agent output ${last(hb.last_output_at)}); if that machine is gone: orch takeover ${peer}`;
-      this.say(line);
-      this.events.emit("peer_stale", peer, line.replace(/^\[sync\] /, ""), { iteration: view.state.iteration });
-    } else if (!stale && this.silent.has(peer)) {
-      this.silent.delete(peer);
-      const line = `[sync] ${peer} on ${hb.host} is back (heartbeat ${hb.updated_at.slice(11, 16)}Z)`;
-      this.say(line);
-      this.events.emit("peer_back", peer, line.replace(/^\[sync\] /, ""), { iteration: view.state.iteration });
-    }
+    this.steering.peerHealth(role, view, this.actors);
   }
 
   private async initStateIfMissing(): Promise<void> {
@@ -432,8 +295,8 @@ export class SyncRunner {
         actor: role.actor,
         peer: role.peer,
         say: this.say,
-        held: async (v) => (await this.pausedNow(role)) || (await this.heldByOther(role, v)),
-        stopped: () => this.stopRequested(),
+        held: async (v) => (await this.steering.pausedNow(role)) || (await this.heldByOther(role, v)),
+        stopped: () => this.steering.stopRequested(),
         tick: (v) => this.tick(role, v),
       },
       what,
@@ -445,8 +308,8 @@ export class SyncRunner {
       this.say(`${role.tag} Exiting: ${reason}`);
       return "exit";
     }
-    if (this.stopRequested()) {
-      const stop = this.control().stop!;
+    if (this.steering.stopRequested()) {
+      const stop = this.steering.control().stop!;
       const reason = printable(stop.reason || "orch stop");
       this.say(`${role.tag} Exiting: ${reason}`);
       this.events.emit("stopped", role.actor, `stopped by ${stop.by}: ${reason}`, { iteration: state.iteration });
@@ -474,12 +337,6 @@ export class SyncRunner {
 const MAINTENANCE_EVERY = 25;
 
 /** `3h12m`, `4m05s`, `12s`. */
-export function formatElapsed(ms: number): string {
-  const s = Math.round(ms / 1000);
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`;
-  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
-}
 
 /** Temp files of state writes a crash cut short (`.state.json.<pid>.tmp`); only orch writes them, under the repository lock. */
 function removeStaleTemps(statePath: string): void {
