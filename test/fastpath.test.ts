@@ -7,7 +7,8 @@
 import { describe, expect, test } from "bun:test";
 import { chmodSync, existsSync } from "node:fs";
 import { join } from "node:path";
-import { classifyFailure, Git } from "../src/core/git.ts";
+import { Git } from "../src/core/git.ts";
+import { classifyFailure } from "../src/core/git-errors.ts";
 import { openRepo, type Repo } from "../src/core/repo.ts";
 import { safePull } from "../src/core/sync.ts";
 import { initialState, markRunning, serializeState } from "../src/core/state.ts";

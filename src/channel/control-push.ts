@@ -8,7 +8,7 @@
  * people never lose each other's change.
  */
 import type { Git } from "../core/git.ts";
-import { GitError } from "../core/git.ts";
+import { GitError } from "../core/git-errors.ts";
 import { OrchError, Exit } from "../core/errors.ts";
 import { sleep } from "../core/proc.ts";
 import { pushRefs, refusalReasons, PushRefused } from "../core/sync.ts";

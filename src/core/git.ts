@@ -5,12 +5,13 @@
  * it), never prompts, never runs maintenance, and is classified once, here,
  * into a GitError code that callers test instead of git's message text.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join, isAbsolute } from "node:path";
 import { run as runProcess, sleep, spawnProcess, type RunResult } from "./proc.ts";
 import { BatchTimeout, CatFileBatch, FastImportBatch, type CatObject } from "./batch.ts";
-import { OrchError, Exit } from "./errors.ts";
+import { classifyFailure, firstLine, GitError, INDEX_LOCK_RE, type GitFailure } from "./git-errors.ts";
 import { acquireLock, type HeldLock } from "./lock.ts";
+import { headFromFiles } from "./git-files.ts";
 
 export interface GitOptions {
   cwd: string;
@@ -40,65 +41,6 @@ export interface StatusEntry {
   path: string;
   /** Source path of a rename or copy. */
   from?: string;
-}
-
-/**
- * What went wrong, decided once from git's output: `network` (retry later),
- * `timeout` (no answer in time: like network), `missing-ref` (the remote has no
- * such branch), `rejected` (the remote refused a push), `stale` (a lease or
- * compare-and-swap lost), `index-lock` (another git holds the index), `other`.
- */
-export type GitFailure = "network" | "timeout" | "missing-ref" | "rejected" | "stale" | "index-lock" | "other";
-
-const INDEX_LOCK_RE = /index\.lock'?:? File exists|Unable to create '[^']*index\.lock'/i;
-const NETWORK_RE =
-  /Could not read from remote repository|unable to access|does not appear to be a git repository|Connection (refused|reset|timed out|closed)|Could not resolve host|early EOF|the remote end hung up|timed out|Operation timed out|No such file or directory.*\.git|Temporary failure|Network is unreachable|No route to host/i;
-/**
- * The remote's side of a push died while storing it (its disk or path went
- * away under it, as in an outage): worth another try, like a dropped
- * connection, even though git also reports the refs as "remote rejected".
- */
-const REMOTE_UNPACK_RE = /remote unpack failed/i;
-const MISSING_REF_RE = /couldn't find remote ref|could not find remote ref/i;
-/** The remote moved under us (a race or a lost lease), as opposed to a refusal. */
-const STALE_RE = /\(stale info\)|\[rejected\].*\((fetch first|non-fast-forward)\)|\(failed to update ref\)|cannot lock ref|incorrect old value provided|atomic push failed/i;
-const REJECTED_RE = /\[remote rejected\]|pre-receive hook declined|protected branch|deny updating a hidden ref/i;
-
-export function classifyFailure(r: RunResult): GitFailure {
-  if (r.timedOut) return "timeout";
-  const text = r.stderr;
-  if (INDEX_LOCK_RE.test(text)) return "index-lock";
-  if (MISSING_REF_RE.test(text)) return "missing-ref";
-  if (REMOTE_UNPACK_RE.test(text)) return "network";
-  if (STALE_RE.test(text)) return "stale";
-  if (REJECTED_RE.test(text)) return "rejected";
-  if (NETWORK_RE.test(text)) return "network";
-  return "other";
-}
-
-/** A failed git call: the argv, what git said, and its classification. */
-export class GitError extends OrchError {
-  readonly failure: GitFailure;
-  constructor(readonly args: string[], readonly result: RunResult, failure = classifyFailure(result)) {
-    super(
-      Exit.runtime,
-      failure === "timeout"
-        ? `git ${args[0]} timed out; check the network and the remote, then rerun`
-        : `git ${args.join(" ")} failed: ${firstLine(result.stderr || result.stdout) || `exit ${result.code}`}`,
-    );
-    this.failure = failure;
-  }
-  /** Worth waiting out (network trouble or a remote that does not answer). */
-  get transient(): boolean {
-    return this.failure === "network" || this.failure === "timeout";
-  }
-}
-
-export const isTransientGitError = (e: unknown): e is GitError => e instanceof GitError && e.transient;
-
-export function firstLine(text: string): string {
-  const lines = text.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("hint:"));
-  return lines.find((l) => /^(fatal|error):/i.test(l)) ?? lines[0] ?? "";
 }
 
 /** Config for orch's own git calls: no background maintenance (orch runs it itself) and no prompts. */
@@ -413,28 +355,7 @@ export class Git {
    * turn asks most. Anything unusual (a worktree, another ref backend) asks git.
    */
   async headSha(): Promise<string | null> {
-    const dir = await this.gitDir();
-    try {
-      const head = readFileSync(join(dir, "HEAD"), "utf8").trim();
-      if (/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(head)) return head;
-      const ref = /^ref: (refs\/heads\/\S+)$/.exec(head)?.[1];
-      if (ref && existsSync(join(dir, "refs")) && !existsSync(join(dir, "commondir"))) {
-        let loose: string | null = null;
-        try {
-          loose = readFileSync(join(dir, ref), "utf8").trim();
-        } catch {
-          // not loose: packed, or absent (an unborn branch)
-        }
-        if (loose !== null && /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(loose)) return loose;
-        if (loose === null) {
-          const packed = readPackedRef(dir, ref);
-          if (packed !== undefined) return packed;
-        }
-      }
-    } catch {
-      // unreadable: ask git
-    }
-    return this.revParse("HEAD");
+    return headFromFiles(await this.gitDir()) ?? this.revParse("HEAD");
   }
 
   private varsCache: Promise<Map<string, string> | null> | undefined;
@@ -510,20 +431,6 @@ export async function gitVersion(env: Record<string, string | undefined>): Promi
 
 /** ORCH_TRACE=1 prints every git call on stderr with when it started (ms since orch started) and how long it took (field debugging). */
 const TRACE = process.env.ORCH_TRACE === "1";
-
-/** A ref's sha from packed-refs, or undefined (no such file or line: git decides). */
-function readPackedRef(dir: string, ref: string): string | undefined {
-  let text: string;
-  try {
-    text = readFileSync(join(dir, "packed-refs"), "utf8");
-  } catch {
-    return undefined;
-  }
-  for (const line of text.split("\n")) {
-    if (line.endsWith(" " + ref) && /^[0-9a-f]{40}/.test(line)) return line.slice(0, line.indexOf(" "));
-  }
-  return undefined; // not there: let git say (it may know better)
-}
 
 export function splitZ(out: string): string[] {
   return out.split("\0").filter((s) => s.length > 0);

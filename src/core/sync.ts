@@ -6,7 +6,8 @@
 import { existsSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { OrchError, Exit, printable } from "./errors.ts";
-import { classifyFailure, firstLine, GitError, NO_HOOKS, splitZ, type Git } from "./git.ts";
+import { NO_HOOKS, splitZ, type Git } from "./git.ts";
+import { classifyFailure, firstLine, GitError } from "./git-errors.ts";
 import type { RunResult } from "./proc.ts";
 
 /** A pull that local files block; carries the paths so callers can recover or explain. */

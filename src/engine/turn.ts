@@ -11,7 +11,7 @@ import { hostName, type Runner } from "../core/identity.ts";
 import type { Repo } from "../core/repo.ts";
 import type { Role } from "../core/roles.ts";
 import { pushRefs, refusalReasons, safePull, PushRefused, type RefUpdate } from "../core/sync.ts";
-import { GitError } from "../core/git.ts";
+import { GitError } from "../core/git-errors.ts";
 import type { Side } from "./side.ts";
 import type { RunEvents } from "./events.ts";
 import type { Nudge } from "../channel/control.ts";

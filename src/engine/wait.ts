@@ -4,7 +4,7 @@
  * working tree is never touched. Network outages and a remote that hangs are
  * waited out (bounded only by --max-wait-sec).
  */
-import { isTransientGitError } from "../core/git.ts";
+import { isTransientGitError } from "../core/git-errors.ts";
 import { OrchError, Exit } from "../core/errors.ts";
 import { sleep } from "../core/proc.ts";
 import type { Actor, State } from "../core/state.ts";

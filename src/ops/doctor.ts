@@ -1,7 +1,8 @@
 import { accessSync, constants, statSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { OrchError, errorMessage } from "../core/errors.ts";
-import { firstLine, gitVersion, type Git } from "../core/git.ts";
+import { gitVersion, type Git } from "../core/git.ts";
+import { firstLine } from "../core/git-errors.ts";
 import { tryLock } from "../core/lock.ts";
 import { findExecutable, run } from "../core/proc.ts";
 import { inRepo, openRepoOrDir, type Clone, type NoRepo } from "../core/repo.ts";
