@@ -6,7 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { makeEngineWorld, remoteSubjects, collect, AGENTS, worker } from "./helpers/engine-world.ts";
+import { makeEngineWorld, remoteSubjects, collect, readUntil, AGENTS, worker } from "./helpers/engine-world.ts";
 import { sh, type Clone } from "./helpers/world.ts";
 
 const FAST = ["--poll-interval", "0.05"];
@@ -79,6 +79,24 @@ describe("orch pair", () => {
     // Already there next time: no second publish line.
     expect(a.orch(["pair", ...FAST, "--sync-loops", "1"]).stdout).not.toContain("published");
   }, 40_000);
+
+  test("pause and stop from another clone during a pair run", async () => {
+    const { world, a, b } = makeEngineWorld({ loopAgent: ["sh", join(AGENTS, "slow.sh"), "ralph", "1"] });
+    const pair = a.spawnOrch(["pair", ...FAST, "--sync-loops", "5"]);
+    await readUntil(pair, "actor=galph → next=ralph status=ok");
+    expect(b.orch(["pause", "galph"]).code).toBe(0); // while ralph's agent works
+    const paused = await readUntil(pair, "galph is paused (orch pause)", 20_000);
+    expect(paused).toContain("galph is paused (orch pause)");
+    // ralph's half of the cycle was taken; galph waits before iteration 2.
+    expect(paused).toContain("[SYNC i=2] actor=ralph → next=galph status=ok");
+    expect(b.orch(["stop", "--reason", "seen enough"]).code).toBe(0);
+    const r = await collect(pair);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("Exiting: seen enough");
+    b.git("fetch", "-q", "origin");
+    const state = JSON.parse(b.git("show", `origin/${world.branch}:sync/state.json`));
+    expect(state).toMatchObject({ iteration: 2, expected_actor: "galph", status: "complete" });
+  }, 60_000);
 
   test("a repository with no remote at all", () => {
     const { world } = makeEngineWorld({ clones: 0 });

@@ -184,10 +184,11 @@ export class SyncRunner {
   private async cycles(loops: number): Promise<number> {
     let done = 0;
     while (done < loops) {
-      if (this.viewStale) await this.refresh();
+      const ownStep = this.viewStale;
+      if (ownStep) await this.refresh();
       const actor = this.side.watch.view.state?.expected_actor ?? "galph";
       const role = this.roles.find((r) => r.actor === actor)!;
-      const code = await this.turnFor(role);
+      const code = await this.turnFor(role, ownStep);
       if (code !== null) return code;
       if (!role.initialisesState) done++;
     }
@@ -195,9 +196,13 @@ export class SyncRunner {
   }
 
   /** Wait for the role's turn and take it; null to go on, an exit code to stop. */
-  private async turnFor(role: Role): Promise<number | null> {
+  private async turnFor(role: Role, afterOwnStep = false): Promise<number | null> {
     let disagreements = 0;
+    const ownStep = afterOwnStep || this.viewStale;
     if (this.viewStale) await this.refresh();
+    // Our own last step made it this role's turn (orch pair: ralph's stamp hands over to galph):
+    // look at the remote once anyway, so a pause, stop or nudge set meanwhile elsewhere is seen first.
+    if (ownStep && !this.offline && this.side.watch.view.state?.expected_actor === role.actor) await this.refresh(true);
     this.steering.observe(this.side.watch.view);
     if (role.reviews) await this.steering.breakStalemate();
     for (;;) {
