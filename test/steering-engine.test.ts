@@ -100,6 +100,16 @@ describe("the stalemate breaker", () => {
     expect(syncOnly(remoteSubjects(world, clones[2]!)).at(-1)).toMatch(/^\[SYNC i=5\] actor=ralph → next=galph status=ok/);
   }, 90_000);
 
+  test("orch pair --no-push: a stalemate stops the pair (nothing to pause it through), exit 0, with the evidence", () => {
+    const docsOnly = ["sh", "-c", 'cat >/dev/null; mkdir -p plans; echo "i=$ORCH_ITERATION" >> plans/notes.md; git add plans/notes.md; git commit -q -m "ralph: notes"'];
+    const planner = ["sh", "-c", 'cat >/dev/null; echo "step $ORCH_ITERATION" > input.md'];
+    const { a } = makeEngineWorld({ clones: 1, supervisorAgent: planner, loopAgent: docsOnly });
+    const r = a.orch(["pair", "--no-push", "--poll-interval", "0.05", "--sync-loops", "5"], { env: { ORCH_STALEMATE_CYCLES: "2" } });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("[sync] stalemate: ralph changed no file outside the doc/meta whitelist in iterations 1, 2; the pair stops here");
+    expect(JSON.parse(a.read("sync/state.json"))).toMatchObject({ iteration: 3, expected_actor: "galph", status: "complete" });
+  }, 40_000);
+
   test("only cycles this run saw count: a docs-only cycle stamped before the start is not evidence", async () => {
     const docsOnly = ["sh", "-c", 'cat >/dev/null; mkdir -p plans; echo "i=$ORCH_ITERATION" >> plans/notes.md; git add plans/notes.md; git commit -q -m "ralph: notes"'];
     const planner = ["sh", "-c", 'cat >/dev/null; echo "step $ORCH_ITERATION" > input.md'];

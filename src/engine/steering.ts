@@ -153,29 +153,36 @@ export class Steering {
    * Before galph's turn: stalemate.cycles cycles in a row in which ralph
    * changed no file outside the doc/meta whitelist, or galph's input.md came
    * out unchanged, pause the pair (through the control ref, so both machines
-   * wait), notify, and let `orch resume` continue. Only cycles this run saw count.
+   * wait), notify, and let `orch resume` continue. Only cycles this run saw
+   * count. Without a remote (orch pair --no-push) there is nothing to pause
+   * and resume through: "stop" ends the run after saying why.
    */
-  async breakStalemate(): Promise<void> {
+  async breakStalemate(): Promise<"stop" | null> {
     const n = this.repo.config.get("stalemate.cycles");
-    if (n <= 0 || this.offline) return;
+    if (n <= 0) return null;
     const last = (list: Cycle[]) => (list.length >= n && list.slice(-n).every((c) => !c.moved) ? list.slice(-n) : null);
     const ralph = last(this.progress.ralph);
     const galph = last(this.progress.galph);
-    if (!ralph && !galph) return;
+    if (!ralph && !galph) return null;
     const evidence = ralph
       ? `ralph changed no file outside the doc/meta whitelist in iterations ${ralph.map((c) => c.iteration).join(", ")}`
       : `galph's input.md came out unchanged in iterations ${galph!.map((c) => c.iteration).join(", ")}`;
     this.progress.ralph.length = 0;
     this.progress.galph.length = 0;
-    try {
-      await updateControl(this.repo.git, this.repo.remote, this.repo.branch, { kind: "pause", actors: ["galph", "ralph"] });
-      await this.side.watch.read();
-    } catch (e) {
-      this.say(`[sync] WARNING: could not pause the pair for the stalemate (${errorMessage(e)})`);
+    if (!this.offline) {
+      try {
+        await updateControl(this.repo.git, this.repo.remote, this.repo.branch, { kind: "pause", actors: ["galph", "ralph"] });
+        await this.side.watch.read();
+      } catch (e) {
+        this.say(`[sync] WARNING: could not pause the pair for the stalemate (${errorMessage(e)})`);
+      }
     }
-    const line = `[sync] stalemate: ${evidence}; the pair is paused (orch resume to continue)`;
+    const line = this.offline
+      ? `[sync] stalemate: ${evidence}; the pair stops here (this clone only: nothing to pause it through; run it again to continue)`
+      : `[sync] stalemate: ${evidence}; the pair is paused (orch resume to continue)`;
     this.say(line);
     this.events.emit("stalemate", "", line.replace(/^\[sync\] /, ""), { iteration: this.side.watch.view.state?.iteration ?? null });
+    return this.offline ? "stop" : null;
   }
 }
 

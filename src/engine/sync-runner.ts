@@ -204,7 +204,7 @@ export class SyncRunner {
     // look at the remote once anyway, so a pause, stop or nudge set meanwhile elsewhere is seen first.
     if (ownStep && !this.offline && this.side.watch.view.state?.expected_actor === role.actor) await this.refresh(true);
     this.steering.observe(this.side.watch.view);
-    if (role.reviews) await this.steering.breakStalemate();
+    if (role.reviews && (await this.steering.breakStalemate()) === "stop") return Exit.ok;
     for (;;) {
       const view = await this.wait(role, `${role.actor}'s turn`, (s) => s.expected_actor === role.actor);
       if (view === "exit") return Exit.ok;
