@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { readdirSync, readFileSync, writeFileSync, rmSync, existsSync, chmodSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync, rmSync, existsSync, chmodSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { tempEngineWorld, remoteSubjects, collect, worker, AGENTS, readUntil, processesWith } from "./helpers/engine-world.ts";
 import { stateJson } from "./helpers/world.ts";
@@ -233,6 +233,25 @@ describe("agent execution", () => {
 });
 
 describe("crash safety", () => {
+  test("SIGTERM while the stamp's push waits out a vanished remote: exit 143 at once; the relaunch publishes the stamp", async () => {
+    await using w = tempEngineWorld({ supervisorAgent: ["sh", join(AGENTS, "slow.sh"), "galph", "1"] });
+    const { world, a } = w;
+    const proc = a.spawnOrch(["supervisor", ...FAST, "--sync-loops", "1"], { env: { ORCH_GIT_NETWORK_RETRY_SEC: "120" } });
+    await readUntil(proc, "started");
+    renameSync(world.remote, world.remote + ".gone");
+    const seen = await readUntil(proc, "network error", 20_000);
+    expect(seen).toContain("retrying in");
+    const t0 = Date.now();
+    proc.kill("SIGTERM");
+    expect(await proc.exited).toBe(143);
+    expect(Date.now() - t0).toBeLessThan(5_000); // not the two minutes of retries left
+    expect(a.git("log", "-1", "--format=%s")).toContain("actor=galph → next=ralph status=ok");
+    renameSync(world.remote + ".gone", world.remote);
+    const again = a.orch(["supervisor", ...FAST, "--sync-loops", "1", "--max-wait-sec", "0.5"]);
+    expect(again.stdout).toContain("found an unpushed galph stamp");
+    expect(remoteSubjects(world, a).filter((s) => s.includes("actor=galph → next=ralph status=ok"))).toHaveLength(1);
+  }, 60_000);
+
   test("kill -9 after the stamp commit, before its push: the relaunch pushes it and does not rerun the agent", async () => {
     await using w = tempEngineWorld();
     const { world, a } = w;

@@ -7,7 +7,7 @@
  */
 import { existsSync } from "node:fs";
 import { join, isAbsolute } from "node:path";
-import { run as runProcess, sleep, spawnProcess, type RunResult } from "./proc.ts";
+import { run as runProcess, sleep, sleepUnless, spawnProcess, type RunResult } from "./proc.ts";
 import { BatchTimeout, CatFileBatch, FastImportBatch, type CatObject } from "./batch.ts";
 import { classifyFailure, firstLine, GitError, INDEX_LOCK_RE, type GitFailure } from "./git-errors.ts";
 import { acquireLock, type HeldLock } from "./lock.ts";
@@ -137,20 +137,23 @@ export class Git {
         r = e.result;
         failure = "timeout";
       }
-      const retry = (failure === "network" || failure === "timeout") && Date.now() + delay <= deadline;
+      // A stop signal ends the retries (the caller's step fails as a network error; a relaunch publishes what is left).
+      const retry = (failure === "network" || failure === "timeout") && Date.now() + delay <= deadline && !this.stopRetries?.aborted;
       if (!retry) {
         // A timeout has no exit code worth returning: it always throws.
         if (failure === "timeout" || (failure !== null && !opts.allowFail)) throw new GitError(args, r, failure);
         return r;
       }
       this.onNetworkRetry(`[git] ${failure === "timeout" ? "the remote did not answer" : `network error (${firstLine(r.stderr)})`}; retrying in ${(delay / 1000).toFixed(1)}s`);
-      await sleep(delay);
+      await sleepUnless(delay, this.stopRetries);
       delay = Math.min(delay * 2, 8000);
     }
   }
 
   /** Where network retry lines go (the log; a runner also shows them on the console). */
   onNetworkRetry: (line: string) => void = (line) => this.log(line);
+  /** Aborted (a runner's stop signal): network trouble is no longer waited out. */
+  stopRetries: AbortSignal | undefined;
 
   async out(args: string[]): Promise<string> {
     return (await this.run(args)).stdout;

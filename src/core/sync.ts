@@ -295,10 +295,16 @@ export async function pushLeased(git: Git, remote: string, branch: string, expec
  * push: the lease expects no ref), so a one-machine start needs no manual
  * `git push`. "exists" when it is already there (or someone created it first).
  */
-export async function publishBranchIfMissing(git: Git, remote: string, branch: string): Promise<"published" | "exists"> {
+export async function publishBranchIfMissing(
+  git: Git,
+  remote: string,
+  branch: string,
+  /** How to run the push (a runner: under its lock, to the end even on a stop signal). */
+  guard: <T>(push: () => Promise<T>) => Promise<T> = (push) => push(),
+): Promise<"published" | "exists"> {
   const refs = await git.lsRemoteRefs(remote, [`refs/heads/${branch}`]);
   if (refs.has(`refs/heads/${branch}`)) return "exists";
-  return (await pushLeased(git, remote, branch, null)) === "ok" ? "published" : "exists";
+  return (await guard(() => pushLeased(git, remote, branch, null))) === "ok" ? "published" : "exists";
 }
 
 /** A commit that touched the state file: its sha, commit time and whole message. */

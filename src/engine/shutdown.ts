@@ -3,7 +3,9 @@
  * - while the agent runs: `signal` aborts; the agent runner stops the agent's
  *   group (SIGTERM, SIGKILL after the grace period) and the engine returns;
  * - inside a critical git step (commit + push of a mark or stamp): finished
- *   first, then exit, so a stop never leaves a stamp half done;
+ *   first, then exit, so a stop never leaves a stamp half done (network
+ *   trouble is not waited out any more: Git.stopRetries; the next start
+ *   publishes a committed stamp);
  * - otherwise (waiting): exit at once with 128+n.
  * A second signal cuts the agent's grace period short (`hurry`) and ends a wait at once.
  */

@@ -57,6 +57,8 @@ export class SyncRunner {
     repo.git.onWait = say;
     // Network retries are worth a line where a person looks, not only in the log.
     repo.git.onNetworkRetry = (line) => (repo.git.log(line), say(line));
+    // Ctrl-C during network trouble ends the retries: a step cut short is finished by the next start.
+    repo.git.stopRetries = shutdown.signal;
   }
 
   private get actors() {
@@ -102,7 +104,7 @@ export class SyncRunner {
         requirePrompt(role, this.repo);
         requireAgent(role, this.repo);
       }
-      if (this.publishBranch && !this.offline && (await this.locked(() => publishBranchIfMissing(this.repo.git, this.repo.remote, this.repo.branch))) === "published") {
+      if (this.publishBranch && !this.offline && (await publishBranchIfMissing(this.repo.git, this.repo.remote, this.repo.branch, (push) => this.locked(push))) === "published") {
         this.say(`[sync] published ${this.repo.branch} to ${this.repo.remote} (it was not there yet)`);
       }
       await this.side.learnAgents((role) => agentSettings(role, this.repo).argv);
