@@ -22,6 +22,16 @@ function heartbeatOn(world: World, c: Clone, actor: string): Record<string, unkn
   return JSON.parse(c.git("show", `refs/test-hb/${actor}:heartbeat.json`));
 }
 
+/** A clone of the remote on a new branch of its own holding one file (a person's other work). */
+function orphanClone(world: World, name: string, branch: string, file: string, text: string): Clone {
+  const c = world.clone(name);
+  c.git("checkout", "-q", "--orphan", branch);
+  c.git("rm", "-rqf", ".");
+  c.write(file, text);
+  c.commitAll(branch);
+  return c;
+}
+
 function logsIn(c: Clone, actor: string): string[] {
   const dir = join(c.dir, "logs/feature-x", actor);
   return existsSync(dir) ? readdirSync(dir).sort() : [];
@@ -152,21 +162,13 @@ describe("both machines' logs", () => {
     expect(a.orch(["supervisor", ...FAST, "--sync-loops", "1", "--max-wait-sec", "0.2"]).code).toBe(5);
     expect(b.orch(["loop", ...FAST, "--sync-loops", "1"]).code).toBe(0);
     // The person's laptop works on another branch, which ignores logs/ too.
-    const laptop = world.clone("laptop");
-    laptop.git("checkout", "-q", "--orphan", "notes");
-    laptop.git("rm", "-rqf", ".");
-    laptop.write(".gitignore", "logs/\n");
-    laptop.commitAll("notes");
+    const laptop = orphanClone(world, "laptop", "notes", ".gitignore", "logs/\n");
     const t = laptop.orch(["tail", "feature-x", "--no-ls"]);
     expect(t.code).toBe(0);
     expect(t.stdout).toContain('role="galph" iter="1"');
     expect(t.stdout).toContain('role="ralph" iter="1"');
     // Another clone whose branch does not ignore logs/: nothing is copied into its tree.
-    const bare = world.clone("bare");
-    bare.git("checkout", "-q", "--orphan", "plain");
-    bare.git("rm", "-rqf", ".");
-    bare.write("README", "x\n");
-    bare.commitAll("plain");
+    const bare = orphanClone(world, "bare", "plain", "README", "x\n");
     const t2 = bare.orch(["tail", "feature-x", "--no-ls"]);
     expect(t2.stderr).toContain("logs/feature-x is not ignored by git: the peer's shipped logs are not copied here");
     expect(bare.git("status", "--porcelain")).toBe("");

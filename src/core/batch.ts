@@ -17,28 +17,16 @@ export interface CatObject {
 
 export class BatchTimeout extends Error {}
 
-export class CatFileBatch {
-  private proc: Subprocess<"pipe", "pipe", "ignore"> | null = null;
-  private buf = Buffer.alloc(0);
-  /** Chunks read but not yet joined to buf (joined once enough arrived: no quadratic copying of a big blob). */
-  private pending: Buffer[] = [];
-  private pendingLen = 0;
-  /** Bytes the waiting reader needs in all (-1: a newline). */
-  private need = 0;
-  private ended = false;
-  /** Wakes the reader waiting for more bytes. */
-  private more: (() => void) | null = null;
-  /** Requests are answered in order: one at a time. */
+/** A kept git process answering one request at a time; closed by ending its stdin (killed if it does not end). */
+abstract class KeptProcess {
+  protected proc: Subprocess<"pipe", "pipe", "ignore"> | null = null;
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(
-    private readonly spawn: () => Subprocess<"pipe", "pipe", "ignore">,
-    private readonly timeoutMs: number,
-  ) {}
+  constructor(private readonly graceMs: number) {}
 
-  /** Each rev (`<sha>`, `<ref>^{commit}`, `<rev>:<path>`) as its object, or null when absent. */
-  ask(revs: string[]): Promise<(CatObject | null)[]> {
-    const next = this.queue.then(() => this.answer(revs));
+  /** Requests are answered in order: one at a time. */
+  protected serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(fn);
     this.queue = next.catch(() => {});
     return next;
   }
@@ -48,12 +36,35 @@ export class CatFileBatch {
     this.proc = null;
     if (!proc) return;
     try {
-      proc.stdin.end();
+      proc.stdin.end(); // at EOF it finishes what it has and exits
     } catch {
       // already gone
     }
-    // It ends at EOF; a stuck one is killed rather than waited on.
-    setTimeout(() => proc.exitCode === null && proc.kill("SIGKILL"), 2000).unref();
+    // A stuck one is killed rather than waited on.
+    setTimeout(() => proc.exitCode === null && proc.kill("SIGKILL"), this.graceMs).unref();
+  }
+}
+
+export class CatFileBatch extends KeptProcess {
+  private buf = Buffer.alloc(0);
+  /** Chunks read but not yet joined to buf (joined once enough arrived: no quadratic copying of a big blob). */
+  private pending: Buffer[] = [];
+  private pendingLen = 0;
+  /** Bytes the waiting reader needs in all (-1: a newline). */
+  private need = 0;
+  private ended = false;
+  /** Wakes the reader waiting for more bytes. */
+  private more: (() => void) | null = null;
+  constructor(
+    private readonly spawn: () => Subprocess<"pipe", "pipe", "ignore">,
+    private readonly timeoutMs: number,
+  ) {
+    super(2000);
+  }
+
+  /** Each rev (`<sha>`, `<ref>^{commit}`, `<rev>:<path>`) as its object, or null when absent. */
+  ask(revs: string[]): Promise<(CatObject | null)[]> {
+    return this.serial(() => this.answer(revs));
   }
 
   private start(): void {
@@ -155,13 +166,11 @@ export class CatFileBatch {
  * again); it is started afresh once a day, so that memory never outlives
  * what gc keeps (unreachable objects go after two weeks).
  */
-export class FastImportBatch {
-  private proc: Subprocess<"pipe", "pipe", "ignore"> | null = null;
+export class FastImportBatch extends KeptProcess {
   private lines: string[] = [];
   private partial = "";
   private ended = false;
   private more: (() => void) | null = null;
-  private queue: Promise<unknown> = Promise.resolve();
   private nextMark = 1;
   private startedAt = 0;
 
@@ -169,25 +178,13 @@ export class FastImportBatch {
     private readonly spawn: () => Subprocess<"pipe", "pipe", "ignore">,
     private readonly timeoutMs: number,
     private readonly maxAgeMs = 24 * 3600_000,
-  ) {}
+  ) {
+    super(5000);
+  }
 
   /** Run `build(firstMark)` (commit commands using marks firstMark… firstMark+count-1); returns the commits' shas. */
   write(count: number, build: (firstMark: number) => Buffer): Promise<string[]> {
-    const next = this.queue.then(() => this.batch(count, build));
-    this.queue = next.catch(() => {});
-    return next;
-  }
-
-  close(): void {
-    const proc = this.proc;
-    this.proc = null;
-    if (!proc) return;
-    try {
-      proc.stdin.end(); // at EOF it finishes what it has and exits
-    } catch {
-      // already gone
-    }
-    setTimeout(() => proc.exitCode === null && proc.kill("SIGKILL"), 5000).unref();
+    return this.serial(() => this.batch(count, build));
   }
 
   private start(): void {
