@@ -31,6 +31,35 @@ abstract class KeptProcess {
     return next;
   }
 
+  /**
+   * Send `input`, then wait for `read` (at most timeoutMs). A process that
+   * fails or is slow to answer is out of step: killed, and the next request
+   * starts a fresh one.
+   */
+  protected async exchange<T>(input: Uint8Array | string, read: () => Promise<T>, timeoutMs: number, what: string): Promise<T> {
+    const proc = this.proc!;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new BatchTimeout(`${what} did not answer in time`)), timeoutMs);
+    });
+    try {
+      proc.stdin.write(input);
+      proc.stdin.flush();
+      return await Promise.race([read(), timeout]);
+    } catch (e) {
+      this.discard();
+      throw e;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Out of step: kill it; the next request starts a fresh one. */
+  protected discard(): void {
+    this.proc?.kill("SIGKILL");
+    this.proc = null;
+  }
+
   close(): void {
     const proc = this.proc;
     this.proc = null;
@@ -98,25 +127,9 @@ export class CatFileBatch extends KeptProcess {
     // A name with a newline cannot be asked for on a line: it is absent.
     const asked = revs.filter((r) => !r.includes("\n"));
     if (!this.proc || this.ended) this.start();
-    const proc = this.proc!;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new BatchTimeout("git cat-file --batch did not answer in time")), this.timeoutMs);
-    });
-    try {
-      proc.stdin.write(asked.map((r) => r + "\n").join(""));
-      proc.stdin.flush();
-      const got = await Promise.race([this.readAll(asked.length), timeout]);
-      let at = 0;
-      return revs.map((r) => (r.includes("\n") ? null : got[at++]!));
-    } catch (e) {
-      // Out of step or dead: start afresh at the next request.
-      this.proc = null;
-      proc.kill("SIGKILL");
-      throw e;
-    } finally {
-      clearTimeout(timer);
-    }
+    const got = await this.exchange(asked.map((r) => r + "\n").join(""), () => this.readAll(asked.length), this.timeoutMs, "git cat-file --batch");
+    let at = 0;
+    return revs.map((r) => (r.includes("\n") ? null : got[at++]!));
   }
 
   private async readAll(n: number): Promise<(CatObject | null)[]> {
@@ -217,27 +230,16 @@ export class FastImportBatch extends KeptProcess {
   private async batch(count: number, build: (firstMark: number) => Buffer): Promise<string[]> {
     if (this.proc && Date.now() - this.startedAt > this.maxAgeMs) this.close();
     if (!this.proc || this.ended) this.start();
-    const proc = this.proc!;
     const first = this.nextMark;
     this.nextMark += count;
     const marks = Array.from({ length: count }, (_, i) => `get-mark :${first + i}\n`).join("");
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new BatchTimeout("git fast-import did not answer in time")), this.timeoutMs);
-    });
-    try {
-      proc.stdin.write(new Uint8Array(Buffer.concat([build(first), Buffer.from(`checkpoint\n${marks}`)])));
-      proc.stdin.flush();
-      const shas = await Promise.race([this.readLines(count), timeout]);
-      if (!shas.every((s) => /^[0-9a-f]{40,64}$/.test(s))) throw new Error(`git fast-import answered ${JSON.stringify(shas[0])}`);
-      return shas;
-    } catch (e) {
-      this.proc = null;
-      proc.kill("SIGKILL");
-      throw e;
-    } finally {
-      clearTimeout(timer);
+    const input = new Uint8Array(Buffer.concat([build(first), Buffer.from(`checkpoint\n${marks}`)]));
+    const shas = await this.exchange(input, () => this.readLines(count), this.timeoutMs, "git fast-import");
+    if (!shas.every((s) => /^[0-9a-f]{40,64}$/.test(s))) {
+      this.discard();
+      throw new Error(`git fast-import answered ${JSON.stringify(shas[0])}`);
     }
+    return shas;
   }
 
   private async readLines(n: number): Promise<string[]> {

@@ -214,7 +214,7 @@ export class Side {
         if (!opts.keep) {
           // A ref someone deleted (by hand, or a cleanup) is no rival: write it again, once.
           const now = attempt === 0 ? await this.watch.list() : new Map<string, string>();
-          const rival = lost.find((u) => attempt > 0 || now.has(u.dst));
+          const rival = lost.find((u) => attempt > 0 || now.get(u.dst));
           if (rival) throw this.lostLease(rival);
           this.repo.git.log(`[sync] ${lost.map((u) => u.dst).join(", ")} deleted on ${this.repo.remote}; writing it again`);
           updates = await this.released(updates, lost);
