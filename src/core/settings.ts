@@ -52,7 +52,7 @@ export const SETTINGS = [
   { key: "git.network_retry_sec", kind: "int", seconds: true, default: 60, doc: "How long transient network errors are retried (with back-off) before giving up." },
   // [sync]
   { key: "sync.via_git", kind: "bool", default: false, doc: "Take turns through the state file on the shared branch (otherwise: async mode, no git).", flag: "sync-via-git", commands: ["supervisor", "loop"] },
-  { key: "sync.loops", kind: "int", default: 20, doc: "Number of turns to run.", flag: "sync-loops", env: ["SYNC_LOOPS"], valueHint: "N" },
+  { key: "sync.loops", kind: "int", default: 20, doc: "Turns each runner takes (orch pair: cycles of galph then ralph).", flag: "sync-loops", env: ["SYNC_LOOPS"], valueHint: "N" },
   { key: "sync.poll_interval", kind: "number", seconds: true, default: 5, doc: "Seconds between polls of the remote while waiting (0 and fractions allowed).", flag: "poll-interval", env: ["POLL_INTERVAL"], valueHint: "SECONDS" },
   { key: "sync.max_wait_sec", kind: "number", seconds: true, default: 0, doc: "Give up (exit 5) after waiting this long for a turn; 0 = wait forever.", flag: "max-wait-sec", env: ["MAX_WAIT_SEC"], valueHint: "SECONDS" },
   { key: "sync.heartbeat_secs", kind: "number", seconds: true, default: 0, doc: "Print a progress line this often while waiting or while a quiet agent runs; 0 = off.", flag: "heartbeat-secs", env: ["HEARTBEAT_SECS"], valueHint: "SECONDS" },
