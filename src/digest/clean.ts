@@ -201,7 +201,8 @@ export class TextStreamer {
    */
   private rareBytes(a: number, b: number, validate: boolean): boolean {
     const piece = this.read.bytes.subarray(a, b);
-    return piece.indexOf(BRACKETS) >= 0 || piece.indexOf(BRACKET_ESC) >= 0 || (!validate && piece.indexOf(NONCHAR_LEAD) >= 0);
+    // EF first on its own: a one-byte search (memchr) is several times faster than a two-byte one.
+    return piece.indexOf(BRACKETS) >= 0 || piece.indexOf(BRACKET_ESC) >= 0 || (!validate && piece.indexOf(0xef) >= 0 && piece.indexOf(NONCHAR_LEAD) >= 0);
   }
 
   /** Clean read.bytes[a, b) into the sink, then apply 0.1's rule for a `]]>` across the joint with the previous piece. */
