@@ -376,9 +376,6 @@ export function clean(s: Buffer, words: Int32Array, a: number, b: number, out: B
         if (work[c] === 0) {
           out[o++] = c;
           i++;
-        } else if (c === GT && (o - start < 2 || out[o - 1] !== RIGHT_BRACKET || out[o - 2] !== RIGHT_BRACKET)) {
-          out[o++] = GT; // a `>` that ends no `]]>`
-          i++;
         } else {
           // With validate, a valid character is clean: copied here rather than below.
           const len = validate && c >= 0x80 ? cleanCharacter(s, i, b) : 0;
@@ -434,15 +431,6 @@ export function clean(s: Buffer, words: Int32Array, a: number, b: number, out: B
       }
       out[o++] = GT;
       i++;
-    } else if (c === 0x1b && i + 1 < b && s[i + 1] === 0x5b) {
-      // CSI, the commonest sequence (colours, cursor moves): ESC [ params{0,64} intermediates{0,16} final, else a
-      // two-character escape (as escapeEnd, inline).
-      let j = i + 2;
-      while (j < b && s[j]! >= 0x30 && s[j]! <= 0x3f) j++;
-      const params = j - i - 2;
-      const mid = j;
-      while (j < b && s[j]! >= 0x20 && s[j]! <= 0x2f) j++;
-      i = params <= 64 && j - mid <= 16 && j < b && s[j]! >= 0x40 && s[j]! <= 0x7e ? j + 1 : i + 2;
     } else if (c === 0x1b) {
       const e = escapeEnd(s, i, b, validate);
       if (e > 0) i = e;
