@@ -389,17 +389,7 @@ export function clean(s: Buffer, words: Int32Array, a: number, b: number, out: B
       // (y - 0x01010101) & ~y that of the lowest zero byte of y: of x ^ 0x3e3e3e3e for `>`, of x ^ 0xefefefef for
       // EF; `| x` sets it for bytes of 0x80 and above. Each test is exact for a word; the bytes are checked next.
       let w = i >> 2;
-      if (!rare) {
-        // No `]]>` or U+FFFE/FFFF can come out of this piece: control characters (and high bytes with validate) only.
-        const high = validate ? -1 : 0;
-        while (w < wordEnd) {
-          const x = words[w]!;
-          if ((((x - 0x20202020) & ~x) | (x & high)) & 0x80808080) break;
-          view.setInt32(o, x, true);
-          o += 4;
-          w++;
-        }
-      } else if (validate) {
+      if (validate) {
         while (w < wordEnd) {
           const x = words[w]!;
           const gt = x ^ 0x3e3e3e3e;
