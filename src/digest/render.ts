@@ -81,7 +81,7 @@ export class DigestWriter {
     this.sink.write((this.text.endsWithNewline() ? TEXT_INDENT : "\n" + TEXT_INDENT) + "]]>\n");
     for (const ls of entry.ls ?? []) {
       this.sink.write(`${TEXT_INDENT}<ls${attribute("path", ls.path)}${attribute("commit", ls.commit)}>\n${LS_INDENT}<![CDATA[\n`);
-      for (const f of ls.files) this.sink.bytes(this.listedName(f));
+      for (const f of ls.files) this.sink.writeBytes(this.listedName(f));
       this.sink.write(`${LS_INDENT}]]>\n${TEXT_INDENT}</ls>\n`);
     }
     this.sink.write("  </log>\n");

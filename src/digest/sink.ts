@@ -35,7 +35,7 @@ export abstract class Sink {
   }
 
   /** Append bytes. */
-  bytes(bytes: Uint8Array): void {
+  writeBytes(bytes: Uint8Array): void {
     this.reserve(bytes.length);
     this.buf.set(bytes, this.pos);
     this.pos += bytes.length;
