@@ -79,11 +79,15 @@ function plainLog(random: () => number): Buffer {
 }
 
 /**
- * Valid UTF-8 with control characters, escape sequences, CR, tabs and `>`, but no `]]`, no `]` before ESC and no
- * EF BF: the pieces of such a log go through cleanPlain, the loop for plain text (long spans copied in one go).
+ * Valid UTF-8 with control characters, escape sequences, CR, tabs, `]]>` (also inside sequences and after one that
+ * takes a `]`), but no `]` before ESC and no EF BF: the pieces of such a log go through cleanPlain, the loop for
+ * plain text (long spans copied in one go).
  */
 function validLog(random: () => number): Buffer {
-  const atoms = ["\x1b[31m", "\x1b[0m", "\x1b]0;t\x07", "\x1b(B", "\x1b", "\x1b[", "\r\n", "\r", "\n", "\t", "\0", "\x07", "\x0b", "\x1f", "\x7f", "é", "日本", "😀", ">", "]", "&<", "a".repeat(300), "ok "];
+  const atoms = [
+    "\x1b[31m", "\x1b[0m", "\x1b]0;t\x07", "\x1b(B", "\x1b", "\x1b[", "\r\n", "\r", "\n", "\t", "\0", "\x07", "\x0b", "\x1f", "\x7f",
+    "é", "日本", "😀", ">", "]", "]]", "]]>", "]]]>", "]]>]]>", "\x1b[1]]>", "\x1b]0;a]]>b\x07>", "]]\r>", "&<", "a".repeat(300), "ok ",
+  ];
   const parts: string[] = [];
   const target = Math.floor(random() * (random() < 0.2 ? 150_000 : 20_000));
   for (let size = 0; size < target; ) {

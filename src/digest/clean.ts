@@ -24,11 +24,12 @@ import type { Sink } from "./sink.ts";
  *   only the others have their multi-byte characters checked one by one.
  * - A `]]>` split and U+FFFE/U+FFFF (EF BF BE/BF) are rare: three native
  *   searches of each piece tell whether the word test must look for them.
- * - Most pieces are then valid text in which only control characters need
- *   work: cleanPlain finds the end of each clean span without storing
- *   anything (four words per test) and copies the span in one go (a native
- *   copy when it is long); clean(), for the other pieces, stores as it scans,
- *   which is faster where work is dense (hostile logs).
+ * - Most pieces are then valid text in which only control characters (and
+ *   the `>` of a `]]>`, found by a native search) need work: cleanPlain finds
+ *   the end of each clean span without storing anything (four words per
+ *   test) and copies the span in one go (a native copy when it is long);
+ *   clean(), for the other pieces, stores as it scans, which is faster where
+ *   work is dense (hostile logs).
  *
  * The file is read in the same pieces as 0.1 read it (64 KiB reads, cut after
  * the last newline or, in a longer line, where no rule looks across): a `]]>`
@@ -57,6 +58,10 @@ const BRACKETS = Buffer.from("]]");
 const BRACKET_ESC = Buffer.from("]\x1b");
 const NONCHAR_LEAD = Buffer.from([0xef, 0xbf]); // U+FFC0–U+FFFF, U+FFFE and U+FFFF among them
 const RIGHT_BRACKET = 0x5d;
+const CDATA_END = Buffer.from("]]>");
+/** TextStreamer.survey's findings. */
+const HAS_BRACKETS = 1;
+const HAS_OTHER = 2;
 const GT = 0x3e;
 
 /** The read buffer: a Buffer and an Int32Array over the same aligned memory, so the scanner can read words. */
@@ -193,16 +198,20 @@ export class TextStreamer {
   }
 
   /**
-   * Whether the piece may need the word test's rarer checks: a `]]>` split
-   * (only where the text has `]]`, or a `]` before an escape sequence that
-   * could be removed between two), and EF (U+FFFE/FFFF; validate checks every
-   * multi-byte character anyway). Three native searches of the piece (about a
-   * microsecond each) often spare the scanner two of its three tests a word.
+   * What decides the loop for a piece: `]]` (a `]]>` split may be needed),
+   * and the rarer bytes that only clean() handles: a `]` before an ESC (an
+   * escape sequence removed between two `]` or before a `>` can make a
+   * `]]>`) and, in valid text, EF BF (U+FFFE/FFFF; validate checks every
+   * multi-byte character anyway). Native searches of the piece, about a
+   * microsecond each, that often spare the scanner most of its tests.
    */
-  private rareBytes(a: number, b: number, validate: boolean): boolean {
+  private survey(a: number, b: number, validate: boolean): number {
     const piece = this.read.bytes.subarray(a, b);
+    const brackets = piece.indexOf(BRACKETS) >= 0 ? HAS_BRACKETS : 0;
+    if (validate && brackets) return brackets; // clean() with every test: nothing more to know
     // EF first on its own: a one-byte search (memchr) is several times faster than a two-byte one.
-    return piece.indexOf(BRACKETS) >= 0 || piece.indexOf(BRACKET_ESC) >= 0 || (!validate && piece.indexOf(0xef) >= 0 && piece.indexOf(NONCHAR_LEAD) >= 0);
+    const other = piece.indexOf(BRACKET_ESC) >= 0 || (!validate && piece.indexOf(0xef) >= 0 && piece.indexOf(NONCHAR_LEAD) >= 0);
+    return brackets | (other ? HAS_OTHER : 0);
   }
 
   /** Clean read.bytes[a, b) into the sink, then apply 0.1's rule for a `]]>` across the joint with the previous piece. */
@@ -211,9 +220,13 @@ export class TextStreamer {
     sink.reserve(5 * (b - a) + CDATA_SPLIT.length); // the most a piece can grow: `]]>` (3 bytes) → 15
     const start = sink.pos;
     if (this.view.buffer !== sink.buf.buffer || this.view.byteOffset !== sink.buf.byteOffset) this.view = new DataView(sink.buf.buffer, sink.buf.byteOffset, sink.buf.length);
-    const rare = this.rareBytes(a, b, validate);
-    // Most pieces are valid text in which only control characters need work: the loop for those is faster.
-    sink.pos = validate || rare ? clean(this.read.bytes, this.read.words, a, b, sink.buf, this.view, start, validate, rare) : cleanPlain(this.read.bytes, this.read.words, a, b, sink.buf, this.view, start);
+    const found = this.survey(a, b, validate);
+    // Most pieces are valid text in which only control characters (and the `>` of a `]]>`) need work: the loop for
+    // those is faster.
+    sink.pos =
+      validate || (found & HAS_OTHER) !== 0
+        ? clean(this.read.bytes, this.read.words, a, b, sink.buf, this.view, start, validate, found !== 0)
+        : cleanPlain(this.read.bytes, this.read.words, a, b, sink.buf, this.view, start, (found & HAS_BRACKETS) !== 0);
     const written = sink.pos - start;
     if (written === 0) return; // 0.1 skipped empty pieces: the joint is with the piece before
     const out = sink.buf;
@@ -358,7 +371,7 @@ function escapeEnd(s: Uint8Array, i: number, end: number, validate: boolean): nu
  * character is checked) or only EF (valid text: U+FFFE/U+FFFF are EF BF BE/BF).
  * `view` is a DataView over out: clean words are stored 4 bytes at a time
  * whatever the alignment of the output position. `rare`: the piece may need
- * a `]]>` split or hold U+FFFE/FFFF (see TextStreamer.rareBytes); without,
+ * a `]]>` split or hold U+FFFE/FFFF (see TextStreamer.survey); without,
  * the word test looks for control characters (and high bytes) only.
  */
 export function clean(s: Buffer, words: Int32Array, a: number, b: number, out: Buffer, view: DataView<ArrayBufferLike>, o: number, validate: boolean, rare = true): number {
@@ -473,16 +486,35 @@ function replacement(out: Buffer, o: number): number {
 }
 
 /**
- * clean() for a piece of valid UTF-8 with no `]]`, no `]` before an ESC and
- * no EF BF (TextStreamer.rareBytes): only C0 controls other than tab and LF
- * need work there (ESC, CR, the controls XML 1.0 forbids). Such pieces are
- * mostly long clean spans, so the loop first finds where a span ends
- * (nextControl: four words per test, nothing stored), then copies it in one
- * go (copySpan), then does the work.
+ * clean() for a piece of valid UTF-8 with no `]` before an ESC and no EF BF
+ * (TextStreamer.survey): only C0 controls other than tab and LF need work
+ * there (ESC, CR, the controls XML 1.0 forbids), and the `>` of a `]]>`.
+ * Such pieces are mostly long clean spans, so the loop first finds where a
+ * span ends (nextControl: four words per test, nothing stored), then copies
+ * it in one go (copySpan), then does the work.
+ *
+ * `brackets` (the piece has `]]`): only a `>` that follows `]]` in the text
+ * can follow `]]` in the output here (what is removed starts with ESC or is
+ * the CR of a CR LF, and no `]` precedes an ESC), so the `>` of each `]]>`
+ * (a native search) is looked at, and split as clean() does if the output
+ * still ends with `]]` there (an escape sequence may have taken a `]`).
  */
-export function cleanPlain(s: Buffer, words: Int32Array, a: number, b: number, out: Buffer, view: DataView<ArrayBufferLike>, o: number): number {
+export function cleanPlain(s: Buffer, words: Int32Array, a: number, b: number, out: Buffer, view: DataView<ArrayBufferLike>, o: number, brackets = false): number {
+  const start = o;
+  const text = s.subarray(0, b);
   let span = a; // s[span, i) is clean text not yet in out
-  for (let i = nextControl(s, words, a, b); i < b; i = nextControl(s, words, i, b)) {
+  let gt = brackets ? cdataEnd(text, a, a) : b; // the next `>` to look at, or b
+  for (let i = a; ; ) {
+    i = nextControl(s, words, i, gt);
+    if (i === gt) {
+      if (gt === b) break;
+      o = copySpan(s, words, span, gt, out, view, o);
+      span = gt;
+      if (o - start >= 2 && out[o - 1] === RIGHT_BRACKET && out[o - 2] === RIGHT_BRACKET) for (let k = 0; k < CDATA_SPLIT.length; k++) out[o++] = CDATA_SPLIT[k]!;
+      i = gt + 1; // the `>` starts the next span
+      gt = cdataEnd(text, a, i);
+      continue;
+    }
     o = copySpan(s, words, span, i, out, view, o);
     const c = s[i]!;
     if (c === 0x1b) {
@@ -501,8 +533,15 @@ export function cleanPlain(s: Buffer, words: Int32Array, a: number, b: number, o
       i++;
     }
     span = i;
+    if (gt < i) gt = cdataEnd(text, a, i); // an escape sequence took it
   }
   return copySpan(s, words, span, b, out, view, o);
+}
+
+/** The `>` at or after `from` that ends a `]]>` in text[a, end), or text.length. */
+function cdataEnd(text: Buffer, a: number, from: number): number {
+  const at = text.indexOf(CDATA_END, Math.max(a, from - 2));
+  return at < 0 ? text.length : at + 2;
 }
 
 /**
