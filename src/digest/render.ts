@@ -25,6 +25,8 @@ export interface LogEntry {
 /** Indentation of the SPEC §9 shape: `<log>` at two spaces, its children at four, `<ls>` text at six. */
 const TEXT_INDENT = "    ";
 const LS_INDENT = "      ";
+/** Listed names kept ready (a few MB at most, for trees of many thousand files). */
+const NAMES_KEPT = 20_000;
 
 /**
  * Streams the digest: the `<logs>` header, then each `<log>` from a template
@@ -35,6 +37,7 @@ const LS_INDENT = "      ";
  */
 export class DigestWriter {
   private readonly text: TextStreamer;
+  private readonly names = new Map<string, Buffer>();
 
   /** pieces: read sizes (tests make them tiny to force cuts inside long lines). */
   constructor(private readonly sink: Sink, private readonly policy: OpenPolicy, pieces: PieceSizes = {}) {
@@ -75,12 +78,30 @@ export class DigestWriter {
     }
     if (failure !== null) this.note(`<${failure}>\n`);
 
-    let rest = (this.text.endsWithNewline() ? TEXT_INDENT : "\n" + TEXT_INDENT) + "]]>\n";
+    this.sink.write((this.text.endsWithNewline() ? TEXT_INDENT : "\n" + TEXT_INDENT) + "]]>\n");
     for (const ls of entry.ls ?? []) {
-      const body = "\n" + ls.files.map((f) => sanitizeText(f) + "\n").join("") + LS_INDENT;
-      rest += `${TEXT_INDENT}<ls${attribute("path", ls.path)}${attribute("commit", ls.commit)}>\n${LS_INDENT}<![CDATA[${splitCdataEnd(body)}]]>\n${TEXT_INDENT}</ls>\n`;
+      this.sink.write(`${TEXT_INDENT}<ls${attribute("path", ls.path)}${attribute("commit", ls.commit)}>\n${LS_INDENT}<![CDATA[\n`);
+      for (const f of ls.files) this.sink.writeBytes(this.listedName(f));
+      this.sink.write(`${LS_INDENT}]]>\n${TEXT_INDENT}</ls>\n`);
     }
-    this.sink.write(rest + "  </log>\n");
+    this.sink.write("  </log>\n");
+  }
+
+  /**
+   * One line of an `<ls>` section: the name cleaned, any `]]>` in it split,
+   * a newline after it, as bytes. The listings of neighbouring stamps are
+   * nearly the same names (the same strings: see snapshots.ts), so each is
+   * made once. Splitting name by name is splitting the whole section: a `]]>`
+   * never spans a newline.
+   */
+  private listedName(name: string): Buffer {
+    let line = this.names.get(name);
+    if (line === undefined) {
+      if (this.names.size >= NAMES_KEPT) this.names.clear();
+      line = Buffer.from(splitCdataEnd(sanitizeText(name) + "\n"));
+      this.names.set(name, line);
+    }
+    return line;
   }
 
   end(): void {

@@ -34,6 +34,13 @@ export abstract class Sink {
     this.pos += this.buf.write(text, this.pos);
   }
 
+  /** Append bytes. */
+  writeBytes(bytes: Uint8Array): void {
+    this.reserve(bytes.length);
+    this.buf.set(bytes, this.pos);
+    this.pos += bytes.length;
+  }
+
   flush(): void {
     if (this.pos === 0) return;
     const full = this.pos;

@@ -33,14 +33,19 @@ export class LsSnapshots {
     this.position = -1;
     if (this.chain.length === 0 || this.roots.length === 0) return;
     const pathspec = ["--", ...this.roots.map((r) => (r === "" ? "." : r))];
-    const first = await this.git.run(["--literal-pathspecs", "ls-tree", "-r", "--name-only", "-z", this.chain[0]!, ...pathspec]);
-    this.paths = first.stdout.split("\0").filter((p) => p.length > 0);
+    // The two processes run side by side: neither needs the other's output.
+    const first = this.git.run(["--literal-pathspecs", "ls-tree", "-r", "--name-only", "-z", this.chain[0]!, ...pathspec]);
+    let diffs: Promise<Buffer | null> = Promise.resolve(null);
     if (this.chain.length > 1) {
       // "<commit> <other>" diffs <other> → <commit>; --always prints the header even for no change.
       const input = this.chain.slice(1).map((sha, i) => `${sha} ${this.chain[i]}\n`).join("");
-      const out = (await gitOutput(this.git, ["--literal-pathspecs", "diff-tree", "--stdin", "-r", "-z", "--no-renames", "--name-status", "--always"], { input, pathspec }))!;
-      this.diffs = [{ added: [], deleted: [] }, ...parseDiffTree(out.toString("utf8"), this.chain.length - 1)];
+      diffs = gitOutput(this.git, ["--literal-pathspecs", "diff-tree", "--stdin", "-r", "-z", "--no-renames", "--name-status", "--always"], { input, pathspec });
     }
+    const [listed, out] = await Promise.allSettled([first, diffs]);
+    if (listed.status === "rejected") throw listed.reason;
+    if (out.status === "rejected") throw out.reason;
+    this.paths = listed.value.stdout.split("\0").filter((p) => p.length > 0);
+    if (out.value) this.diffs = [{ added: [], deleted: [] }, ...parseDiffTree(out.value.toString("utf8"), this.chain.length - 1)];
   }
 
   /** Per root (in order), the files at `sha`. Call with the commits given to prepare, in order. */
