@@ -169,6 +169,12 @@ describe("push failures", () => {
   test("the remote dying while it stores a push (an outage mid-push) is worth another try, not a refusal", () => {
     const stderr = "error: remote unpack failed: unpack-objects abnormal exit\nTo /r.git\n ! [remote rejected] HEAD -> refs/heads/x (unpacker error)\nerror: failed to push some refs to '/r.git'\n";
     expect(classifyFailure({ code: 1, signal: null, stdout: "", stderr, timedOut: false, aborted: false })).toBe("network");
+    // receive-pack entered the remote's directory, which then went away (seen in the soak's outage)
+    const gone = "fatal: not a git repository: '.'\nfatal: the remote end hung up unexpectedly\n";
+    expect(classifyFailure({ code: 128, signal: null, stdout: "", stderr: "fatal: not a git repository: '.'\n", timedOut: false, aborted: false })).toBe("network");
+    expect(classifyFailure({ code: 128, signal: null, stdout: "", stderr: gone, timedOut: false, aborted: false })).toBe("network");
+    // A clone that is not a repository at all is not network trouble.
+    expect(classifyFailure({ code: 128, signal: null, stdout: "", stderr: "fatal: not a git repository (or any of the parent directories): .git\n", timedOut: false, aborted: false })).toBe("other");
   });
 });
 

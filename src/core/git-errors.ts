@@ -19,10 +19,12 @@ const NETWORK_RE =
   /Could not read from remote repository|unable to access|does not appear to be a git repository|Connection (refused|reset|timed out|closed)|Could not resolve host|early EOF|the remote end hung up|timed out|Operation timed out|No such file or directory.*\.git|Temporary failure|Network is unreachable|No route to host/i;
 /**
  * The remote's side of a push died while storing it (its disk or path went
- * away under it, as in an outage): worth another try, like a dropped
- * connection, even though git also reports the refs as "remote rejected".
+ * away under it, as in an outage: "remote unpack failed", or receive-pack
+ * finding its own directory gone, "not a git repository: '.'"): worth another
+ * try, like a dropped connection, even though git may also report the refs as
+ * "remote rejected".
  */
-const REMOTE_UNPACK_RE = /remote unpack failed/i;
+const REMOTE_UNPACK_RE = /remote unpack failed|fatal: not a git repository: '\.'/i;
 const MISSING_REF_RE = /couldn't find remote ref|could not find remote ref/i;
 /** The remote moved under us (a race or a lost lease), as opposed to a refusal. */
 const STALE_RE = /\(stale info\)|\[rejected\].*\((fetch first|non-fast-forward)\)|\(failed to update ref\)|cannot lock ref|incorrect old value provided|atomic push failed/i;
