@@ -424,7 +424,7 @@ describe("engine bugs the split-brain fault found (fixed; kept as regression tes
           env: world.env(author),
           stdin: "ignore",
           stdout: "ignore",
-          stderr: "ignore",
+          stderr: clone === "ralph" ? "pipe" : "ignore",
         });
       const remoteHas = (subjectStart: string) => world.gitOk(world.remote, ["log", "--format=%s", `refs/heads/${world.branch}`]).split("\n").some((s) => s.startsWith(subjectStart));
       const until = async (cond: () => boolean, what: string) => {
@@ -446,7 +446,9 @@ describe("engine bugs the split-brain fault found (fixed; kept as regression tes
         expect(await y.exited).toBe(0);
         await until(() => remoteHas("[SYNC i=3] actor=galph \u2192 next=ralph status=ok"), "galph's stamp of i=3");
         process.kill(x.pid, "SIGCONT");
-        expect(await x.exited).toBe(0);
+        const xCode = await x.exited;
+        if (xCode !== 0) console.error("runner X stderr:", await new Response(x.stderr as ReadableStream).text());
+        expect(xCode).toBe(0);
         expect(await g.exited).toBe(0);
         const stamps = world.gitOk(world.remote, ["log", "--format=%an %(trailers:key=Orch-Log,valueonly,separator=)", "--fixed-strings", "--grep=actor=ralph \u2192", `refs/heads/${world.branch}`]);
         const logs = stamps.split("\n").filter(Boolean).map((l) => ({ author: l.split(" ")[0]!, log: l.split(" ")[1]!.split("/").slice(-2).join("/") }));

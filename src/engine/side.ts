@@ -212,11 +212,13 @@ export class Side {
         if (refused) return this.disable(refusalReasons(result));
         if (lost.length === 0) return;
         if (!opts.keep) {
-          // A ref someone deleted (by hand, or a cleanup) is no rival: write it again, once.
+          // No rival: a ref someone deleted (by hand, or a cleanup), or a heartbeat whose writer said
+          // it stopped (another runner of this actor that ran while this one slept, and ended). Take it back, once.
           const now = attempt === 0 ? await this.watch.list() : new Map<string, string>();
-          const rival = lost.find((u) => attempt > 0 || now.get(u.dst));
+          if (attempt === 0 && lost.some((u) => now.get(u.dst))) await this.watch.look();
+          const rival = lost.find((u) => attempt > 0 || (now.get(u.dst) && !this.endedHolder(u.dst)));
           if (rival) throw this.lostLease(rival);
-          this.repo.git.log(`[sync] ${lost.map((u) => u.dst).join(", ")} deleted on ${this.repo.remote}; writing it again`);
+          this.repo.git.log(`[sync] ${lost.map((u) => u.dst).join(", ")} deleted on ${this.repo.remote}, or its writer stopped; writing it again`);
           updates = await this.released(updates, lost);
           continue;
         }
@@ -257,6 +259,12 @@ export class Side {
       } else out.push({ ...u, expect: tip });
     }
     return out;
+  }
+
+  /** The remote's heartbeat at this ref (as the last look read it) says its runner stopped. */
+  private endedHolder(dst: string): boolean {
+    if (!dst.startsWith("refs/orch/heartbeat/")) return false;
+    return this.watch.view.heartbeats[dst.split("/")[3] as Actor]?.phase === "stopped";
   }
 
   lostLease(u: RefUpdate): OrchError {
