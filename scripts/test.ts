@@ -1,6 +1,9 @@
 export {};
 // Runs the whole bun:test suite and ends with the plain line "N passed, N failed".
-const proc = Bun.spawn([process.execPath, "test", ...process.argv.slice(2)], { stdout: "pipe", stderr: "pipe", env: { ...process.env, FORCE_COLOR: "0" } });
+// Two workers: most tests wait on git and on their agents' polls, so two files at a time halve the
+// wall time on a 2-core machine (each file still runs its tests one after another). ORCH_TEST_PARALLEL=1 runs them in one.
+const workers = process.env.ORCH_TEST_PARALLEL ?? "2";
+const proc = Bun.spawn([process.execPath, "test", `--parallel=${workers}`, ...process.argv.slice(2)], { stdout: "pipe", stderr: "pipe", env: { ...process.env, FORCE_COLOR: "0" } });
 let tail = "";
 async function pump(stream: ReadableStream<Uint8Array>, sink: NodeJS.WriteStream) {
   const decoder = new TextDecoder();
