@@ -498,6 +498,10 @@ function replacement(out: Buffer, o: number): number {
  * the CR of a CR LF, and no `]` precedes an ESC), so the `>` of each `]]>`
  * (a native search) is looked at, and split as clean() does if the output
  * still ends with `]]` there (an escape sequence may have taken a `]`).
+ *
+ * The work for ESC, CR and the forbidden controls repeats clean()'s on
+ * purpose: a shared helper call in these hot loops cost measurable speed,
+ * and test/tail-fuzz.test.ts holds both to the same output.
  */
 export function cleanPlain(s: Buffer, words: Int32Array, a: number, b: number, out: Buffer, view: DataView<ArrayBufferLike>, o: number, brackets = false): number {
   const start = o;
