@@ -500,8 +500,8 @@ function replacement(out: Buffer, o: number): number {
  * still ends with `]]` there (an escape sequence may have taken a `]`).
  *
  * The work for ESC, CR and the forbidden controls repeats clean()'s on
- * purpose: a shared helper call in these hot loops cost measurable speed,
- * and test/tail-fuzz.test.ts holds both to the same output.
+ * purpose, so each hot loop stays self-contained (no call per control);
+ * test/tail-fuzz.test.ts holds both to the same output.
  */
 export function cleanPlain(s: Buffer, words: Int32Array, a: number, b: number, out: Buffer, view: DataView<ArrayBufferLike>, o: number, brackets = false): number {
   const start = o;
