@@ -1,6 +1,6 @@
 import { readFileSync, existsSync } from "node:fs";
 import { join, relative, isAbsolute, resolve } from "node:path";
-import type TomlModule from "@iarna/toml";
+import TOML from "@iarna/toml";
 import { usageError } from "./errors.ts";
 import {
   SETTINGS,
@@ -141,7 +141,7 @@ function displayPath(path: string): string {
 function applyFile(text: string, file: string, into: Map<string, { value: unknown; source: Source }>): void {
   let doc: Record<string, unknown>;
   try {
-    doc = toml().parse(text) as Record<string, unknown>;
+    doc = TOML.parse(text) as Record<string, unknown>;
   } catch (e) {
     const err = e as { line?: number; col?: number; pos?: number; message: string };
     const problem = err.message.split("\n")[0]!.replace(/ at row \d+, col \d+, pos \d+:?$/, "");
@@ -298,11 +298,4 @@ export function editDistance(a: string, b: string): number {
     }
   }
   return row[b.length]!;
-}
-
-/** The TOML parser, loaded at the first orch.toml read: commands that read none start faster. */
-let tomlModule: typeof TomlModule | undefined;
-function toml(): typeof TomlModule {
-  tomlModule ??= require("@iarna/toml") as typeof TomlModule;
-  return tomlModule;
 }
