@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { makeWorld, sh, ORCH_BIN, type Clone } from "./helpers/world.ts";
@@ -115,6 +115,24 @@ describe("orch tail flags", () => {
     expect(c.orch(["tail", "feature-x", "--min-iter", "99", "--output", "tmp/digest.xml"]).code).toBe(4);
     expect(readFileSync(out, "utf8")).toBe("previous\n");
     expect(readdirSync(join(c.dir, "tmp"))).toEqual(["digest.xml"]);
+  });
+
+  test("-o to something that is not a regular file (a FIFO, a symlink) writes through it and leaves it what it was", async () => {
+    const fifo = join(c.dir, "tmp", "digest.fifo");
+    expect(sh(["mkfifo", fifo], { cwd: c.dir, env: c.world.env }).code).toBe(0);
+    const reader = Bun.spawn(["cat", fifo], { stdout: "pipe" });
+    const r = c.orch(["tail", "feature-x", "-n", "1", "-o", fifo]);
+    expect(r.code).toBe(0);
+    const got = await new Response(reader.stdout).text();
+    expect(order(readDigest(got).logs)).toEqual(["galph4", "ralph4"]);
+    expect(lstatSync(fifo).isFIFO()).toBe(true); // not replaced by a regular file (as root, -o /dev/null would have been)
+    const target = join(c.dir, "tmp", "real.xml");
+    writeFileSync(target, "previous\n");
+    symlinkSync(target, join(c.dir, "tmp", "link.xml"));
+    expect(c.orch(["tail", "feature-x", "-n", "1", "-o", "tmp/link.xml"]).code).toBe(0);
+    expect(lstatSync(join(c.dir, "tmp", "link.xml")).isSymbolicLink()).toBe(true);
+    expect(order(readDigest(readFileSync(target, "utf8")).logs)).toEqual(["galph4", "ralph4"]);
+    for (const f of [fifo, target, join(c.dir, "tmp", "link.xml")]) rmSync(f);
   });
 
   test("works from a subdirectory and outside any git repository", () => {

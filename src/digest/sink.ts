@@ -1,4 +1,5 @@
 import { openSync, writeSync, closeSync, fsyncSync, renameSync, unlinkSync } from "node:fs";
+import { replaceTarget } from "../core/outfile.ts";
 import { dirname, basename, join } from "node:path";
 
 /** The reader went away (`orch tail … | head`): stop writing, not an error. */
@@ -90,24 +91,31 @@ export class FdSink extends Sink {
   }
 }
 
-/** `-o FILE`: written to a temporary file beside it and renamed at the end, so a failed run leaves FILE as it was. */
+/**
+ * `-o FILE`: written to a temporary file beside it and renamed at the end, so
+ * a failed run leaves FILE as it was. A FILE that is not a regular file
+ * (/dev/null, a FIFO) is written in place (core/outfile.ts).
+ */
 export class FileSink extends FdSink {
-  private readonly tmp: string;
+  private readonly tmp: string | null;
+  private readonly target: string;
   private done = false;
 
-  constructor(private readonly path: string) {
-    const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-    super(openSync(tmp, "w"));
+  constructor(path: string) {
+    const { path: target, inPlace } = replaceTarget(path);
+    const tmp = inPlace ? null : join(dirname(target), `.${basename(target)}.${process.pid}.tmp`);
+    super(openSync(tmp ?? target, "w"));
     this.tmp = tmp;
+    this.target = target;
   }
 
   override close(): void {
     if (this.done) return;
     this.flush();
-    fsyncSync(this.fd);
+    if (this.tmp) fsyncSync(this.fd);
     closeSync(this.fd);
     this.done = true;
-    renameSync(this.tmp, this.path);
+    if (this.tmp) renameSync(this.tmp, this.target);
   }
 
   override abort(): void {
@@ -117,8 +125,10 @@ export class FileSink extends FdSink {
     try {
       closeSync(this.fd);
     } catch {}
-    try {
-      unlinkSync(this.tmp);
-    } catch {}
+    if (this.tmp) {
+      try {
+        unlinkSync(this.tmp);
+      } catch {}
+    }
   }
 }

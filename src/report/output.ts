@@ -1,10 +1,25 @@
 /** Writing the HTML page and opening it: the report's only side effects outside git. */
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
+import { replaceTarget } from "../core/outfile.ts";
 import { basename, dirname, join } from "node:path";
 import { OrchError, Exit } from "../core/errors.ts";
 
-/** Replace FILE only when the page is complete (temporary file beside it, fsync, rename): kill -9 leaves the old page or none. */
+/**
+ * Replace FILE only when the page is complete (temporary file beside it, fsync, rename): kill -9
+ * leaves the old page or none. A FILE that is not a regular file (/dev/null, a FIFO) is written in
+ * place (core/outfile.ts).
+ */
 export function writeFileAtomic(path: string, text: string): void {
+  const target = replaceTarget(path);
+  if (target.inPlace) {
+    try {
+      writeFileSync(target.path, text);
+    } catch (e) {
+      throw new OrchError(Exit.usage, `cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; choose a writable --html path`);
+    }
+    return;
+  }
+  path = target.path;
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   let fd: number;
   try {

@@ -3,7 +3,7 @@
  * history (it fetches it), on a night whose figures are known (night.ts).
  */
 import { describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeWorld, sh, ORCH_BIN } from "../helpers/world.ts";
 import { buildNight, KNOWN, at } from "./night.ts";
@@ -160,6 +160,21 @@ describe("orch report", () => {
     }
     expect(reader.orch(["report", "--since", "yesterday"]).stderr).toContain("a duration like 90m, 24h, 7d");
     expect(reader.orch(["report", "--help"]).stdout).toContain("--no-fetch");
+  });
+
+  test("--html to a FIFO or through a symlink writes there and leaves the node what it was", async () => {
+    const fifo = join(world.root, "page.fifo");
+    expect(sh(["mkfifo", fifo], { cwd: world.root, env: world.env }).code).toBe(0);
+    const cat = Bun.spawn(["cat", fifo], { stdout: "pipe" });
+    expect(reader.orch(["report", "--no-fetch", "--html", fifo]).code).toBe(0);
+    expect(await new Response(cat.stdout).text()).toStartWith("<!doctype html>");
+    expect(lstatSync(fifo).isFIFO()).toBe(true);
+    const real = join(world.root, "real.html");
+    writeFileSync(real, "old\n");
+    symlinkSync(real, join(world.root, "link.html"));
+    expect(reader.orch(["report", "--no-fetch", "--html", join(world.root, "link.html")]).code).toBe(0);
+    expect(lstatSync(join(world.root, "link.html")).isSymbolicLink()).toBe(true);
+    expect(readFileSync(real, "utf8")).toStartWith("<!doctype html>");
   });
 
   test("--open opens the page with xdg-open, and is a note when there is none", () => {
