@@ -1,9 +1,9 @@
 export {};
 // Runs the whole bun:test suite and ends with the plain line "N passed, N failed".
-// One file at a time by default: two at a time (ORCH_TEST_PARALLEL=2, bun test --parallel) takes
-// ~3 minutes instead of ~5 on two cores, but files then share worker processes (process.env) and
-// the machine's timing, and a few tests were seen to interfere; it is for local runs.
-const workers = process.env.ORCH_TEST_PARALLEL ?? "1";
+// Two files at a time: most tests wait on git and on their agents' polls, so two workers take
+// ~3 minutes instead of ~5 on two cores (each file still runs its tests in order).
+// ORCH_TEST_PARALLEL=1 runs one file at a time.
+const workers = process.env.ORCH_TEST_PARALLEL ?? "2";
 const proc = Bun.spawn([process.execPath, "test", ...(workers === "1" ? [] : [`--parallel=${workers}`]), ...process.argv.slice(2)], { stdout: "pipe", stderr: "pipe", env: { ...process.env, FORCE_COLOR: "0" } });
 let tail = "";
 async function pump(stream: ReadableStream<Uint8Array>, sink: NodeJS.WriteStream) {
