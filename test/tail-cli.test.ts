@@ -121,6 +121,7 @@ describe("orch tail flags", () => {
     const fifo = join(c.dir, "tmp", "digest.fifo");
     expect(sh(["mkfifo", fifo], { cwd: c.dir, env: c.world.env }).code).toBe(0);
     const reader = Bun.spawn(["cat", fifo], { stdout: "pipe" });
+    setTimeout(() => reader.kill(), 15_000).unref(); // a broken -o must fail the test, not leave cat waiting
     const r = c.orch(["tail", "feature-x", "-n", "1", "-o", fifo]);
     expect(r.code).toBe(0);
     const got = await new Response(reader.stdout).text();

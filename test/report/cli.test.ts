@@ -166,6 +166,7 @@ describe("orch report", () => {
     const fifo = join(world.root, "page.fifo");
     expect(sh(["mkfifo", fifo], { cwd: world.root, env: world.env }).code).toBe(0);
     const cat = Bun.spawn(["cat", fifo], { stdout: "pipe" });
+    setTimeout(() => cat.kill(), 15_000).unref(); // a broken -o must fail the test, not leave cat waiting
     expect(reader.orch(["report", "--no-fetch", "--html", fifo]).code).toBe(0);
     expect(await new Response(cat.stdout).text()).toStartWith("<!doctype html>");
     expect(lstatSync(fifo).isFIFO()).toBe(true);
