@@ -98,6 +98,20 @@ describe("orch pair", () => {
     expect(state).toMatchObject({ iteration: 2, expected_actor: "galph", status: "complete" });
   }, 60_000);
 
+  test("a nudge from another clone reaches galph's next half-turn of a pair, once", async () => {
+    const { world, a, b } = makeEngineWorld({ loopAgent: ["sh", join(AGENTS, "slow.sh"), "ralph", "1"] });
+    const pair = a.spawnOrch(["pair", ...FAST, "--sync-loops", "3"]);
+    await readUntil(pair, "actor=galph → next=ralph status=ok");
+    const n = b.orch(["nudge", "galph", "focus on the failing test"]);
+    expect(n.code).toBe(0);
+    expect((await collect(pair)).code).toBe(0);
+    b.git("fetch", "-q", "origin");
+    const stamps = b.git("log", "--format=%s%x09%(trailers:key=Orch-Nudges,valueonly,separator=)", "--fixed-strings", "--grep=actor=galph →", `origin/${world.branch}`).trim().split("\n");
+    const nudged = stamps.filter((l) => /\tn-[0-9a-f]{6}$/.test(l));
+    expect(nudged).toHaveLength(1);
+    expect(nudged[0]).toMatch(/^\[SYNC i=2\] actor=galph/);
+  }, 60_000);
+
   test("a repository with no remote at all", () => {
     const { world } = makeEngineWorld({ clones: 0 });
     const dir = join(world.root, "solo");
