@@ -5,13 +5,16 @@
  * refusal fallback: a remote that will not take refs/orch/* pushes turns the
  * channel off with one warning, and turns go on.
  */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { OrchError, Exit, errorMessage } from "../core/errors.ts";
 import type { Runner } from "../core/identity.ts";
 import type { Repo } from "../core/repo.ts";
 import type { Role } from "../core/roles.ts";
 import { compileRedactPatterns, makeRedactor } from "../core/secrets.ts";
 import { pushRefs, refusalReasons, type RefUpdate, type RefStatus } from "../core/sync.ts";
-import { isoUtc, type Actor } from "../core/state.ts";
+import { isoUtc, parseSubject, type Actor } from "../core/state.ts";
+import { parseTrailers } from "../core/identity.ts";
 import { run } from "../core/proc.ts";
 import { heartbeatAgeSec, serializeHeartbeat, configHash, type Heartbeat, type Phase } from "../channel/heartbeat.ts";
 import { heartbeatRef, logsRef } from "../channel/names.ts";
@@ -259,6 +262,22 @@ export class Side {
       } else out.push({ ...u, expect: tip });
     }
     return out;
+  }
+
+  /**
+   * The peer's stamp at the tip names its log (Orch-Log), and the log is not
+   * here yet: the look that saw the stamp listed the new branch beside the old
+   * log ref (an atomic push is not an atomic read for ls-remote). Look once
+   * more, so the peer's log is here before our turn starts.
+   */
+  async catchUpPeerLog(view: { tipMessage?: string }): Promise<void> {
+    if (!this.enabled || !view.tipMessage) return;
+    const parsed = parseSubject(view.tipMessage.split("\n")[0] ?? "");
+    if (!parsed || (parsed.kind !== "ok" && parsed.kind !== "fail") || this.roles.some((r) => r.actor === parsed.actor)) return;
+    if (!this.watch.known.get(logsRef(parsed.actor, this.repo.branch))) return; // the peer ships no logs
+    const log = parseTrailers(view.tipMessage).get("Orch-Log");
+    if (!log || existsSync(join(this.repo.top, log))) return;
+    await this.watch.look();
   }
 
   /** The remote's heartbeat at this ref (as the last look read it) says its runner stopped. */

@@ -210,6 +210,7 @@ export class SyncRunner {
     for (;;) {
       const view = await this.wait(role, `${role.actor}'s turn`, (s) => s.expected_actor === role.actor);
       if (view === "exit") return Exit.ok;
+      await this.side.catchUpPeerLog(view);
       const result: TurnResult = await this.turnTaker.take(role, view);
       if (result === "lost-race") {
         this.say(`[sync] another runner marked ${role.actor}'s turn first; waiting`);
