@@ -4,7 +4,9 @@ export {};
 // ~3 minutes instead of ~5 on two cores (each file still runs its tests in order).
 // ORCH_TEST_PARALLEL=1 runs one file at a time.
 const workers = process.env.ORCH_TEST_PARALLEL ?? "2";
-const proc = Bun.spawn([process.execPath, "test", ...(workers === "1" ? [] : [`--parallel=${workers}`]), ...process.argv.slice(2)], { stdout: "pipe", stderr: "pipe", env: { ...process.env, FORCE_COLOR: "0" } });
+// A test without its own timeout gets 20 s, not bun's 5: with two files at a time on two cores a
+// property test or a long git history can pass 5 s on a loaded machine; a hang still fails.
+const proc = Bun.spawn([process.execPath, "test", "--timeout=20000", ...(workers === "1" ? [] : [`--parallel=${workers}`]), ...process.argv.slice(2)], { stdout: "pipe", stderr: "pipe", env: { ...process.env, FORCE_COLOR: "0" } });
 let tail = "";
 async function pump(stream: ReadableStream<Uint8Array>, sink: NodeJS.WriteStream) {
   const decoder = new TextDecoder();

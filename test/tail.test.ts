@@ -171,7 +171,7 @@ describe("annotation from the state file's history", () => {
       expect(last.length).toBeGreaterThanOrEqual(2 * count - 1);
     }
     expect(whole.filter((l) => l.commit).length).toBe(49);
-  });
+  }, 30_000);
 
   test("no history: the logs come without annotation; outside a git repository too", async () => {
     const { clones } = makeWorld();
