@@ -9,6 +9,19 @@ import type { ArgDef, ArgsDef } from "citty";
 import { SETTINGS, flagCommands, type CommandName, type Setting } from "../core/settings.ts";
 import { commonArgs } from "./_args.ts";
 
+/**
+ * The exit codes of a command that changes the control document (pause, resume, stop, nudge):
+ * they share its publishing, so they share its failures; only what 0 and 2 mean differs.
+ */
+export function controlExits(published: string, usage: string): CommandHelp["exits"] {
+  return [
+    [0, published],
+    [1, "git or network failure, or the remote refuses pushes to refs/orch/*"],
+    [2, usage],
+    [3, "control.json on the remote is invalid (left as it is)"],
+  ];
+}
+
 export interface CommandHelp {
   /** One paragraph: what the command does, in the order it does it. */
   description: string;

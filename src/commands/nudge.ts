@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { commonArgs, givenSettingFlags, settingArgs } from "./_args.ts";
-import type { CommandHelp } from "./_help.ts";
+import { controlExits, type CommandHelp } from "./_help.ts";
 import { nudge } from "../ops/steer.ts";
 
 export const help: CommandHelp = {
@@ -13,12 +13,7 @@ export const help: CommandHelp = {
     ["orch nudge galph --file review-notes.md", "A longer note for the supervisor, from a file"],
     ["tail -n 30 ci.log | orch nudge ralph --file -", "The end of a CI log, from stdin"],
   ],
-  exits: [
-    [0, "the nudge is queued (published)"],
-    [1, "git or network failure, or the remote refuses pushes to refs/orch/*"],
-    [2, "ACTOR is not galph or ralph, the text is empty, too long or not UTF-8, the file cannot be read, too many nudges are waiting, or bad usage"],
-    [3, "control.json on the remote is invalid (left as it is)"],
-  ],
+  exits: controlExits("the nudge is queued (published)", "ACTOR is not galph or ralph, the text is empty, too long or not UTF-8, the file cannot be read, too many nudges are waiting, or bad usage"),
 };
 
 export default defineCommand({

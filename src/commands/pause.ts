@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { commonArgs, givenSettingFlags, settingArgs } from "./_args.ts";
-import type { CommandHelp } from "./_help.ts";
+import { controlExits, type CommandHelp } from "./_help.ts";
 import { pause } from "../ops/steer.ts";
 
 export const help: CommandHelp = {
@@ -11,12 +11,7 @@ export const help: CommandHelp = {
     ["orch pause", "Hold both actors after their current turns"],
     ["orch pause galph --remote upstream --branch feature/x", "From a clone where the pair's branch is not checked out"],
   ],
-  exits: [
-    [0, "the pause is published (or was already there)"],
-    [1, "git or network failure, or the remote refuses pushes to refs/orch/*"],
-    [2, "ACTOR is not galph or ralph, the branch is not on the remote, or bad usage"],
-    [3, "control.json on the remote is invalid (left as it is)"],
-  ],
+  exits: controlExits("the pause is published (or was already there)", "ACTOR is not galph or ralph, the branch is not on the remote, or bad usage"),
 };
 
 export default defineCommand({

@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { commonArgs, givenSettingFlags, settingArgs } from "./_args.ts";
-import type { CommandHelp } from "./_help.ts";
+import { controlExits, type CommandHelp } from "./_help.ts";
 import { resume } from "../ops/steer.ts";
 
 export const help: CommandHelp = {
@@ -10,12 +10,7 @@ export const help: CommandHelp = {
     ["orch resume ralph", "Let the loop take its turns again"],
     ["orch resume", "Resume both actors and clear a stop"],
   ],
-  exits: [
-    [0, "the change is published (or there was nothing to resume)"],
-    [1, "git or network failure, or the remote refuses pushes to refs/orch/*"],
-    [2, "ACTOR is not galph or ralph, the branch is not on the remote, or bad usage"],
-    [3, "control.json on the remote is invalid (left as it is)"],
-  ],
+  exits: controlExits("the change is published (or there was nothing to resume)", "ACTOR is not galph or ralph, the branch is not on the remote, or bad usage"),
 };
 
 export default defineCommand({

@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { commonArgs, givenSettingFlags, settingArgs } from "./_args.ts";
-import type { CommandHelp } from "./_help.ts";
+import { controlExits, type CommandHelp } from "./_help.ts";
 import { stop } from "../ops/steer.ts";
 
 export const help: CommandHelp = {
@@ -11,12 +11,7 @@ export const help: CommandHelp = {
     ['orch stop --reason "done for today"', "End the night's run after the current turns"],
     ["orch stop", 'Stop with the reason "orch stop from <this host>"'],
   ],
-  exits: [
-    [0, "the stop is published"],
-    [1, "git or network failure, or the remote refuses pushes to refs/orch/*"],
-    [2, "an empty or too long --reason, the branch is not on the remote, or bad usage"],
-    [3, "control.json on the remote is invalid (left as it is)"],
-  ],
+  exits: controlExits("the stop is published", "an empty or too long --reason, the branch is not on the remote, or bad usage"),
 };
 
 export default defineCommand({
