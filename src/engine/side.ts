@@ -217,12 +217,13 @@ export class Side {
         if (!opts.keep) {
           // No rival: a ref someone deleted (by hand, or a cleanup), or a heartbeat whose writer said
           // it stopped (another runner of this actor that ran while this one slept, and ended). Take it back, once.
-          const now = attempt === 0 ? await this.watch.list() : new Map<string, string>();
-          if (attempt === 0 && lost.some((u) => now.get(u.dst))) await this.watch.look();
-          const rival = lost.find((u) => attempt > 0 || (now.get(u.dst) && !this.endedHolder(u.dst)));
+          if (attempt > 0) throw this.lostLease(lost[0]!);
+          const now = await this.watch.list();
+          if (lost.some((u) => now.get(u.dst))) await this.watch.look(); // read the holder's heartbeat
+          const rival = lost.find((u) => now.get(u.dst) && !this.endedHolder(u.dst));
           if (rival) throw this.lostLease(rival);
           this.repo.git.log(`[sync] ${lost.map((u) => u.dst).join(", ")} deleted on ${this.repo.remote}, or its writer stopped; writing it again`);
-          updates = await this.released(updates, lost);
+          updates = await this.released(updates, lost, now);
           continue;
         }
         if (attempt >= 2) {
@@ -243,8 +244,8 @@ export class Side {
   }
 
   /** The same updates with leases on what the remote holds now (after someone else wrote them). */
-  async released(updates: RefUpdate[], lost: RefUpdate[]): Promise<RefUpdate[]> {
-    const now = await this.watch.list();
+  async released(updates: RefUpdate[], lost: RefUpdate[], listed?: Map<string, string | null>): Promise<RefUpdate[]> {
+    const now = listed ?? (await this.watch.list());
     const out: RefUpdate[] = [];
     for (const u of updates) {
       if (!lost.includes(u)) {
