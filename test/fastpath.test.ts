@@ -5,10 +5,11 @@
  * fast-forward without touching what is staged.
  */
 import { describe, expect, test } from "bun:test";
-import { chmodSync, existsSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Git } from "../src/core/git.ts";
 import { classifyFailure } from "../src/core/git-errors.ts";
+import { maintenanceDue } from "../src/core/git-files.ts";
 import { openRepo, type Repo } from "../src/core/repo.ts";
 import { safePull } from "../src/core/sync.ts";
 import { initialState, markRunning, serializeState } from "../src/core/state.ts";
@@ -121,10 +122,14 @@ describe("kept batch processes", () => {
     }
   });
 
-  test("fast-import: commits on top of commits other processes wrote, readable by them at once", async () => {
+  /** A binding that writes commits in-process (loose objects) or, with the object directory named in its environment, through fast-import. */
+  const writerGit = (c: Clone, writer: "loose" | "fast-import") =>
+    new Git({ cwd: c.dir, env: writer === "loose" ? c.world.env : { ...c.world.env, GIT_OBJECT_DIRECTORY: join(c.dir, ".git", "objects") } });
+
+  for (const writer of ["loose", "fast-import"] as const) test(`${writer}: commits on top of commits other processes wrote, readable by them at once`, async () => {
     await using w = tempWorld();
     const c = w.clones[0]!;
-    const git = new Git({ cwd: c.dir, env: c.world.env });
+    const git = writerGit(c, writer);
     git.keepBatches();
     try {
       const [a] = await writeCommits(git, [{ ref: "refs/orch-local/t/a", parent: null, files: [{ path: "heartbeat.json", data: Buffer.from("{}\n") }], message: "a\n" }]);
@@ -143,6 +148,57 @@ describe("kept batch processes", () => {
     } finally {
       git.closeBatches();
     }
+  });
+
+  test("loose objects are the commits fast-import writes (same shas), trees with names that sort as git sorts them; fsck is clean", async () => {
+    await using w = tempWorld();
+    const c = w.clones[0]!;
+    // Names whose order differs between plain string order and git's (a tree sorts as if it ended in "/"), non-ASCII, spaces, an executable.
+    for (const p of ["a.txt", "a/x", "a-b/y", "a0", "sync/other.json", "sync/state.json", "ü/z", "deep/er/file.txt", "with space/f"]) c.write(p, `${p}\n`);
+    c.commitAll("tree");
+    const head = c.head();
+    const specs = [
+      {
+        ref: "refs/orch-local/t/s",
+        parent: head,
+        files: [
+          { path: STATE, data: Buffer.from('{"n":1}\n') },
+          { path: "a/new", data: Buffer.from("new\n") },
+          { path: "new/dir/file", data: Buffer.from("deep new\n"), mode: "100755" },
+          { path: "ü/z", data: Buffer.from("changed\n") },
+          { path: "deep/er/file.txt", data: Buffer.from("changed too\n") },
+        ],
+        message: "state\n\nOrch-Runner: x\n",
+        author: "A U Thor <a@example.com> 1767225600 +0100",
+        committer: "C O Mitter <c@example.com> 1767225601 +0100",
+      },
+      { ref: "refs/orch-local/t/h", parent: null, files: [{ path: "heartbeat.json", data: Buffer.from("{}\n") }], message: "hb\n", committer: "orch <orch@localhost> 1767225602 +0000" },
+    ];
+    const loose = writerGit(c, "loose");
+    const imported = writerGit(c, "fast-import");
+    expect(await loose.loose()).not.toBeNull();
+    expect(await imported.loose()).toBeNull();
+    const a = await writeCommits(loose, specs);
+    // The stamp after the mark: its parent's trees come from what the writer wrote itself.
+    const a2 = await writeCommits(loose, [{ ...specs[0]!, parent: a[0]!, files: [{ path: STATE, data: Buffer.from('{"n":2}\n') }] }]);
+    const b = await writeCommits(imported, specs);
+    const b2 = await writeCommits(imported, [{ ...specs[0]!, parent: b[0]!, files: [{ path: STATE, data: Buffer.from('{"n":2}\n') }] }]);
+    expect(a).toEqual(b);
+    expect(a2).toEqual(b2);
+    expect(c.git("show", `${a2[0]}:${STATE}`)).toBe('{"n":2}\n');
+    expect(c.git("ls-tree", "-r", a2[0]!, "new/dir/file").split(" ")[0]).toBe("100755");
+    expect(c.gitResult("fsck", "--strict", "--no-dangling").code).toBe(0);
+  });
+
+  test("no in-process writer for a linked worktree: commits go through fast-import there", async () => {
+    await using w = tempWorld();
+    const c = w.clones[0]!;
+    const wt = join(w.world.root, "linked");
+    c.git("worktree", "add", "-q", "-b", "side", wt);
+    const git = new Git({ cwd: wt, env: c.world.env });
+    expect(await git.loose()).toBeNull();
+    const [sha] = await writeCommits(git, [{ ref: "refs/orch-local/t/w", parent: null, files: [{ path: "f", data: Buffer.from("x\n") }], message: "w\n" }]);
+    expect(c.git("cat-file", "-t", sha!).trim()).toBe("commit");
   });
 });
 
@@ -207,5 +263,24 @@ describe("maintenance", () => {
     c.git("config", "--unset", "maintenance.auto");
     await new Git({ cwd: c.dir, env: c.world.env }).maintain();
     expect(packs(c)).toBeLessThanOrEqual(1);
+  });
+
+  test("whether it is due is read from the object directory with git's thresholds (no process when it is not)", async () => {
+    await using w = tempWorld();
+    const c = w.clones[0]!;
+    const gitDir = join(c.dir, ".git");
+    const vars = (extra: Record<string, string> = {}) => new Map(Object.entries(extra));
+    expect(maintenanceDue(vars(), gitDir)).toBe(false); // a fresh clone: one pack, few loose objects
+    expect(maintenanceDue(vars({ "gc.auto": "0" }), gitDir)).toBe(false);
+    expect(maintenanceDue(vars({ "maintenance.strategy": "incremental" }), gitDir)).toBe(true); // other tasks: git decides
+    expect(maintenanceDue(vars({ "gc.autopacklimit": "oops" }), gitDir)).toBe(true);
+    morePacks(c);
+    expect(maintenanceDue(vars({ "gc.autopacklimit": "1" }), gitDir)).toBe(true);
+    expect(maintenanceDue(vars({ "gc.autopacklimit": "0" }), gitDir)).toBe(false);
+    // Loose objects in objects/17 beyond gc.auto/256.
+    mkdirSync(join(gitDir, "objects", "17"), { recursive: true });
+    for (let i = 0; i < 3; i++) writeFileSync(join(gitDir, "objects", "17", "a".repeat(37) + i), "");
+    expect(maintenanceDue(vars({ "gc.auto": "256" }), gitDir)).toBe(true);
+    expect(maintenanceDue(vars({ "gc.auto": "1k" }), gitDir)).toBe(false);
   });
 });

@@ -8,6 +8,7 @@
  * itself when orch dies (its stdin closes).
  */
 import type { Subprocess } from "bun";
+import { trace, TRACE } from "./proc.ts";
 
 export interface CatObject {
   sha: string;
@@ -42,10 +43,13 @@ abstract class KeptProcess {
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new BatchTimeout(`${what} did not answer in time`)), timeoutMs);
     });
+    const t0 = TRACE ? performance.now() : 0;
     try {
       proc.stdin.write(input);
       proc.stdin.flush();
-      return await Promise.race([read(), timeout]);
+      const answer = await Promise.race([read(), timeout]);
+      if (TRACE) trace(t0, `${what} (kept)`);
+      return answer;
     } catch (e) {
       this.discard();
       throw e;

@@ -7,11 +7,12 @@
  */
 import { existsSync } from "node:fs";
 import { join, isAbsolute } from "node:path";
-import { run as runProcess, sleep, sleepUnless, spawnProcess, type RunResult } from "./proc.ts";
+import { run as runProcess, sleep, sleepUnless, spawnProcess, trace, TRACE, type RunResult } from "./proc.ts";
+import { LooseObjects } from "./loose.ts";
 import { BatchTimeout, CatFileBatch, FastImportBatch, type CatObject } from "./batch.ts";
 import { classifyFailure, firstLine, GitError, INDEX_LOCK_RE, type GitFailure } from "./git-errors.ts";
 import { acquireLock, type HeldLock } from "./lock.ts";
-import { headFromFiles } from "./git-files.ts";
+import { branchFromFiles, headFromFiles, maintenanceDue } from "./git-files.ts";
 
 export interface GitOptions {
   cwd: string;
@@ -24,6 +25,8 @@ export interface GitOptions {
   /** Receives git's diagnostic lines (the iteration log). */
   log?: (line: string) => void;
   env?: Record<string, string | undefined>;
+  /** The git dir when the caller knows it already (openRepo asks once, with the top level). */
+  gitDir?: string;
 }
 
 export interface GitCallOptions {
@@ -89,6 +92,7 @@ export class Git {
     this.log = opts.log ?? (() => {});
     this.userEnv = { ...process.env, ...opts.env, GIT_TERMINAL_PROMPT: "0", LC_ALL: "C" };
     this.env = orchGitEnv({ ...process.env, ...opts.env });
+    this.gitDirCache = opts.gitDir;
   }
 
   /** Run git; index.lock contention is retried with back-off and jitter (never deleted). */
@@ -104,7 +108,7 @@ export class Git {
         bytes: opts.bytes,
         timeoutMs: opts.timeoutMs ?? this.timeoutMs,
       });
-      if (TRACE) process.stderr.write(`[git] +${t0.toFixed(0)}ms ${(performance.now() - t0).toFixed(0)}ms ${args.join(" ")}\n`);
+      if (TRACE) trace(t0, args.join(" "));
       if (result.timedOut) throw new GitError(args, result, "timeout");
       if (result.code !== 0 && attempt < 10 && INDEX_LOCK_RE.test(result.stderr)) {
         this.log(`[git] index.lock busy; retrying in ${(delay / 1000).toFixed(1)}s`);
@@ -161,10 +165,13 @@ export class Git {
 
   // ---- queries -------------------------------------------------------------
 
-  /** The top level of the working tree, or null outside a repository. */
-  async topLevel(): Promise<string | null> {
-    const r = await this.run(["rev-parse", "--show-toplevel"], { allowFail: true });
-    return r.code === 0 ? r.stdout.trim() : null;
+  /** The top level of the working tree and the git dir (one rev-parse), or null outside a repository. */
+  async locate(): Promise<{ top: string; gitDir: string } | null> {
+    const r = await this.run(["rev-parse", "--show-toplevel", "--absolute-git-dir"], { allowFail: true });
+    const [top, gitDir] = r.stdout.split("\n");
+    if (r.code !== 0 || !top || !gitDir) return null;
+    this.gitDirCache ??= gitDir;
+    return { top, gitDir };
   }
 
   async gitDir(): Promise<string> {
@@ -175,8 +182,12 @@ export class Git {
     return this.gitDirCache;
   }
 
-  /** The checked-out branch, or null on a detached HEAD. */
+  /** The checked-out branch, or null on a detached HEAD (from HEAD's file when it is plain). */
   async currentBranch(): Promise<string | null> {
+    if (this.gitDirCache) {
+      const known = branchFromFiles(this.gitDirCache);
+      if (known !== undefined) return known;
+    }
     const r = await this.run(["symbolic-ref", "--short", "-q", "HEAD"], { allowFail: true });
     return r.code === 0 ? r.stdout.trim() : null;
   }
@@ -188,6 +199,25 @@ export class Git {
 
   async shortHead(): Promise<string> {
     return (await this.out(["rev-parse", "--short", "HEAD"])).trim();
+  }
+
+  /**
+   * Is HEAD `rev` or one of its last `steps` first parents? Answered through
+   * the kept cat-file only (a runner's start: HEAD is usually the remote's tip
+   * or a few turns behind it); false means "not known": ask git.
+   */
+  async headWithin(rev: string, steps = 16): Promise<boolean> {
+    if (!this.batch) return false;
+    const head = await this.headSha();
+    if (!head) return false;
+    let [at] = await this.catFiles([`${rev}^{commit}`]);
+    for (let i = 0; at && at.type === "commit"; i++) {
+      if (at.sha === head) return true;
+      const parent = /\nparent ([0-9a-f]{40,64})\n/.exec(at.body.toString("latin1", 0, 200))?.[1];
+      if (!parent || i >= steps) return false;
+      [at] = await this.catFiles([parent]);
+    }
+    return false;
   }
 
   async isAncestor(ancestor: string, descendant: string): Promise<boolean> {
@@ -233,9 +263,16 @@ export class Git {
 
   /** The URL of a remote, or null when no such remote is configured. */
   async remoteUrl(remote: string): Promise<string | null> {
-    const r = await this.run(["remote", "get-url", remote], { allowFail: true });
-    return r.code === 0 ? r.stdout.trim() : null;
+    // Asked by several steps of one run; a run does not re-point its remote.
+    let url = this.remoteUrls.get(remote);
+    if (!url) {
+      url = this.run(["remote", "get-url", remote], { allowFail: true }).then((r) => (r.code === 0 ? r.stdout.trim() : null));
+      this.remoteUrls.set(remote, url);
+    }
+    return url;
   }
+
+  private readonly remoteUrls = new Map<string, Promise<string | null>>();
 
   /** Full sha of each of these exact refs that exists (one for-each-ref). */
   async refShas(refs: string[]): Promise<Map<string, string>> {
@@ -362,6 +399,17 @@ export class Git {
   }
 
   private varsCache: Promise<Map<string, string> | null> | undefined;
+  private looseCache: Promise<LooseObjects | null> | undefined;
+
+  /** orch's own commits written in-process (see loose.ts), or null when the repository's layout asks for git's own writer. */
+  loose(): Promise<LooseObjects | null> {
+    this.looseCache ??= (async () => {
+      const vars = await this.vars();
+      if (!vars) return null;
+      return LooseObjects.open({ gitDir: await this.gitDir(), vars, env: this.env }, (revs) => this.catFiles(revs));
+    })().catch(() => null);
+    return this.looseCache;
+  }
 
   /**
    * `git var -l`, once per binding: the config git sees (keys as git prints
@@ -393,7 +441,10 @@ export class Git {
    */
   async maintain(): Promise<void> {
     // A user who turned automatic maintenance off (maintenance.auto=false: scheduled maintenance, say) gets none from orch either.
-    if (/^(false|no|off|0)$/i.test((await this.vars())?.get("maintenance.auto") ?? "")) return;
+    const vars = await this.vars();
+    if (/^(false|no|off|0)$/i.test(vars?.get("maintenance.auto") ?? "")) return;
+    // Nothing for it to do (git's own thresholds, read from the object directory): no process.
+    if (vars && !maintenanceDue(vars, await this.gitDir())) return;
     const opts = { cwd: this.cwd, env: this.userEnv, timeoutMs: this.timeoutMs };
     this.calls++;
     const r = await runProcess(["git", "maintenance", "run", "--auto", "--quiet"], opts);
@@ -432,8 +483,6 @@ export async function gitVersion(env: Record<string, string | undefined>): Promi
   return /git version (\d+(?:\.\d+)+)/.exec(r.stdout)?.[1] ?? null;
 }
 
-/** ORCH_TRACE=1 prints every git call on stderr with when it started (ms since orch started) and how long it took (field debugging). */
-const TRACE = process.env.ORCH_TRACE === "1";
 
 export function splitZ(out: string): string[] {
   return out.split("\0").filter((s) => s.length > 0);

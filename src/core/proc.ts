@@ -10,6 +10,13 @@ import { dlopen, FFIType } from "bun:ffi";
 import { constants } from "node:os";
 import { OrchError, Exit, errnoCode, errorMessage } from "./errors.ts";
 
+/** ORCH_TRACE=1 prints every git call (and each kept git process's answer) on stderr with when it started (ms since orch started) and how long it took (field debugging). */
+export const TRACE = process.env.ORCH_TRACE === "1";
+
+export function trace(t0: number, what: string): void {
+  process.stderr.write(`[git] +${t0.toFixed(0)}ms ${(performance.now() - t0).toFixed(0)}ms ${what}\n`);
+}
+
 /** Thrown when argv[0] cannot be executed at all. */
 export class MissingExecutableError extends OrchError {
   constructor(readonly executable: string, cause: string) {

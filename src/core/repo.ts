@@ -85,11 +85,13 @@ function mustBeRepo(found: Clone | NoRepo): Clone {
 export async function openRepoOrDir(opts: OpenOptions): Promise<Clone | NoRepo> {
   const env = opts.env ?? process.env;
   const cwd = opts.cwd ?? process.cwd();
-  const top = await findTop(cwd, env);
+  const found = await findTop(cwd, env);
+  const top = found?.top ?? null;
   const config = loadConfig({ dir: top ?? cwd, configPath: opts.configPath, flags: opts.flags, command: opts.command, env });
-  if (top === null) return { inRepo: false, top: cwd, config, env };
+  if (!found || top === null) return { inRepo: false, top: cwd, config, env };
   const git = new Git({
     cwd: top,
+    gitDir: found.gitDir,
     env,
     timeoutMs: opts.interactive ? Math.min(INTERACTIVE.timeoutMs, config.ms("git.timeout_sec")) : config.ms("git.timeout_sec"),
     networkRetryMs: opts.interactive ? INTERACTIVE.networkRetryMs : config.ms("git.network_retry_sec"),
@@ -134,10 +136,10 @@ export async function requireBranch(found: Clone | NoRepo): Promise<Repo> {
   return { ...clone, branch: wanted || checkedOut, checkedOut, notes };
 }
 
-/** The top level, or null outside a repository (or when git itself is missing). */
-async function findTop(cwd: string, env: Record<string, string | undefined>): Promise<string | null> {
+/** The top level and git dir, or null outside a repository (or when git itself is missing). */
+async function findTop(cwd: string, env: Record<string, string | undefined>): Promise<{ top: string; gitDir: string } | null> {
   try {
-    return await new Git({ cwd, env, timeoutMs: 20_000, networkRetryMs: 0, lockTimeoutMs: 0 }).topLevel();
+    return await new Git({ cwd, env, timeoutMs: 20_000, networkRetryMs: 0, lockTimeoutMs: 0 }).locate();
   } catch {
     return null;
   }

@@ -68,6 +68,8 @@ export interface Pending {
 export async function publishPending(repo: Repo): Promise<Pending> {
   const { git, stateRel } = repo;
   const upstream = remoteRef(repo);
+  // HEAD at the remote's tip or behind it (a runner's usual start): nothing unpushed, no git log.
+  if (await git.headWithin(upstream)) return { kind: "none", line: null };
   const local = await stateSubjects(git, `${upstream}..HEAD`, stateRel);
   if (local.length === 0) return { kind: "none", line: null };
   const newest = local.map(parseSubject).find((p) => p !== null) ?? null;

@@ -50,6 +50,8 @@ export class Side {
   private readonly ship: boolean;
   private readonly info = new Map<Actor, BeatInfo & { phase: Phase }>();
   private readonly lastPush = new Map<Actor, number>();
+  /** Actors whose phase changed since their last heartbeat push (defer). */
+  private readonly unpushed = new Set<Actor>();
   private readonly redact: (text: string) => string;
   private readonly hash: string;
   private readonly agents = new Map<Actor, { argv0: string; version: string | null }>();
@@ -297,6 +299,31 @@ export class Side {
    * heartbeat back from a rival once (`keep`); the rival that does not hold a
    * turn loses at its next periodic push.
    */
+  /**
+   * A phase change pushed later: by the next push that carries a heartbeat
+   * (a running mark) or at the first poll of a wait (flush). A phase over
+   * before then (start-up; a wait that ends at once) costs no push of its own.
+   */
+  defer(actors: readonly Actor[], phase: Phase): void {
+    for (const a of actors) {
+      const prev = this.info.get(a);
+      if (prev?.phase === phase) continue;
+      this.info.set(a, { ...(prev ?? {}), phase });
+      this.unpushed.add(a);
+    }
+  }
+
+  /** Push the deferred phase changes (SPEC §12: every phase change is pushed; this one now lasts). */
+  async flush(): Promise<void> {
+    if (!this.enabled || this.unpushed.size === 0) return;
+    const byPhase = new Map<Phase, Actor[]>();
+    for (const a of this.unpushed) byPhase.set(this.phaseOf(a)!, [...(byPhase.get(this.phaseOf(a)!) ?? []), a]);
+    for (const [phase, group] of byPhase) {
+      await this.pushAlone(await this.beats(group, phase), { keep: true });
+      for (const a of group) this.lastPush.set(a, Date.now());
+    }
+  }
+
   async enter(actors: readonly Actor[], phase: Phase, patch: BeatInfo = {}): Promise<void> {
     const changed = actors.filter((a) => this.phaseOf(a) !== phase || Object.keys(patch).length > 0);
     if (changed.length) await this.pushAlone(await this.beats(changed, phase, patch), { keep: true });
@@ -319,7 +346,12 @@ export class Side {
   settle(updates: RefUpdate[], status: Map<string, RefStatus>): { lost: RefUpdate[]; refused: boolean } {
     const landed = updates.filter((u) => status.get(u.dst) === "ok");
     this.watch.pushed(landed.map((u) => ({ dst: u.dst, sha: u.src })));
-    for (const u of landed) if (u.dst.startsWith("refs/orch/heartbeat/")) this.lastPush.set(u.dst.split("/")[3] as Actor, Date.now());
+    for (const u of landed) {
+      if (!u.dst.startsWith("refs/orch/heartbeat/")) continue;
+      const actor = u.dst.split("/")[3] as Actor;
+      this.lastPush.set(actor, Date.now());
+      this.unpushed.delete(actor);
+    }
     return {
       lost: updates.filter((u) => status.get(u.dst) === "stale"),
       refused: updates.some((u) => status.get(u.dst) === "refused"),

@@ -12,7 +12,7 @@ import type { Role } from "../core/roles.ts";
 import { initialState, readStateFile, subjects, type State } from "../core/state.ts";
 import { thisRunner, type Runner } from "../core/identity.ts";
 import { heartbeatAgeSec } from "../channel/heartbeat.ts";
-import { heldMessage, holderOf, publishPending, remoteMark } from "./fencing.ts";
+import { heldMessage, holderOf, publishPending, remoteMark, type Pending } from "./fencing.ts";
 import { holdRoleLocks } from "./role-lock.ts";
 import { commitState, publish } from "./handoff.ts";
 import { publishBranchIfMissing } from "../core/sync.ts";
@@ -108,14 +108,15 @@ export class SyncRunner {
         this.say(`[sync] published ${this.repo.branch} to ${this.repo.remote} (it was not there yet)`);
       }
       await this.side.learnAgents((role) => agentSettings(role, this.repo).argv);
-      await this.side.watch.look({ force: true });
+      await this.refresh(true);
       this.steering.begin();
       for (const { actor, hb, ageSec } of this.side.othersRunning()) {
         // Two runners of one actor: the running mark decides who runs each turn; the heartbeat leases end the extra one.
         this.say(`[sync] WARNING: ${actor} is also being run by ${hb.host} (pid ${hb.pid}, ${hb.phase}, heartbeat ${ageSec}s ago); run each actor in one place only`);
       }
       started = this.begun = true;
-      await this.side.enter(this.actors, "starting");
+      // Pushed with the first heartbeat that goes out (the mark's, or the wait's first poll): a start-up is short.
+      this.side.defer(this.actors, "starting");
       const code = await this.turns();
       if (code === Exit.ok) this.events.emit("run_done", this.actors.length === 1 ? this.actors[0]! : "", this.summary());
       return code;
@@ -159,8 +160,12 @@ export class SyncRunner {
     this.say(`[sync] ${roles.map((r) => r.command).join("+")}: ${roles.map((r) => r.actor).join("+")} on ${this.offline ? `${repo.branch} (this clone only: nothing is pushed)` : `${repo.remote}/${repo.branch}`}, ${loops} ${roles.length > 1 ? `cycle(s) of ${roles.map((r) => r.actor).join(" then ")}` : "turn(s)"}`);
     if (roles.some((r) => r.initialisesState)) await this.initStateIfMissing();
     // Crash leftovers exist only at start-up: within a run a failed push exits.
-    await this.locked(() => this.discardUncommittedState());
-    if (!this.offline) await this.locked(() => this.publishPendingLocked());
+    // Neither moves the branch when there is nothing to recover: the start-up look's view stays good.
+    const fresh = !this.viewStale;
+    let moved = false;
+    await this.shutdown.critical(() => this.repo.git.withLock(() => this.discardUncommittedState()));
+    if (!this.offline) moved = (await this.locked(() => this.publishPendingLocked())) !== "none";
+    if (fresh && !moved) this.viewStale = false;
     if (roles.length > 1) return this.cycles(loops);
     for (let pass = 0; pass < loops; pass++) {
       for (const role of roles) {
@@ -248,9 +253,10 @@ export class SyncRunner {
     this.viewStale = false;
   }
 
-  private async publishPendingLocked(): Promise<void> {
-    const { line } = await publishPending(this.repo);
+  private async publishPendingLocked(): Promise<Pending["kind"]> {
+    const { kind, line } = await publishPending(this.repo);
     if (line) this.say(line);
+    return kind;
   }
 
   /** A running mark of this actor that another clone holds: wait, and say so once per mark. */
@@ -271,6 +277,7 @@ export class SyncRunner {
   /** Between polls: periodic heartbeats, and whether a running peer's machine went silent (or came back). */
   private async tick(role: Role, view: Ready): Promise<void> {
     this.steering.observe(view);
+    await this.side.flush();
     await this.side.refresh(this.actors);
     this.steering.peerHealth(role, view, this.actors);
   }
@@ -292,7 +299,8 @@ export class SyncRunner {
     const { repo } = this;
     const c = repo.config;
     if (this.viewStale) await this.refresh();
-    await this.side.enter(this.actors, "waiting");
+    // Pushed at the wait's first poll: a wait that is over at once (our turn) goes straight to the mark's push.
+    this.side.defer(this.actors, "waiting");
     const view = await waitFor(
       {
         watch: this.side.watch,
