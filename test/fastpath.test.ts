@@ -5,17 +5,18 @@
  * fast-forward without touching what is staged.
  */
 import { describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { Git } from "../src/core/git.ts";
 import { classifyFailure } from "../src/core/git-errors.ts";
 import { maintenanceDue } from "../src/core/git-files.ts";
+import { blobSha, forwardOneFile } from "../src/core/index-file.ts";
 import { openRepo, type Repo } from "../src/core/repo.ts";
 import { safePull } from "../src/core/sync.ts";
 import { initialState, markRunning, serializeState } from "../src/core/state.ts";
 import { writeCommits } from "../src/channel/objects.ts";
 import { commitState, commitStateFast, stripspace, type StateMessage } from "../src/engine/handoff.ts";
-import { tempWorld, type Clone } from "./helpers/world.ts";
+import { sh, tempWorld, type Clone } from "./helpers/world.ts";
 
 const STATE = "sync/state.json";
 
@@ -54,7 +55,8 @@ describe("state commits the fast way", () => {
     expect(made.sha).toBe(porcelain);
     expect(c.head()).toBe(porcelain);
     expect(c.git("cat-file", "commit", made.sha)).toBe(porcelainObject);
-    expect(made.short).toBe(c.git("rev-parse", "--short", "HEAD").trim());
+    // HEAD moved in-process (only the state file differs): no merge printed an abbreviation.
+    expect(made.short).toBeNull();
     expect(c.git("show", "--name-only", "--format=", "HEAD").trim()).toBe(STATE);
     expect(c.read(STATE)).toBe(serializeState(marked));
     expect(c.git("diff", "--cached", "--name-only").trim()).toBe("staged.txt");
@@ -94,6 +96,116 @@ describe("state commits the fast way", () => {
     expect(stripspace("\n\nsubject  \n\n\n\nOrch-A: b \t\n\n")).toBe("subject\n\nOrch-A: b\n");
     expect(stripspace("# kept\n")).toBe("# kept\n");
     expect(stripspace("\n \n")).toBe("");
+  });
+});
+
+describe("the fast-forward onto a state commit, in process", () => {
+  /** Everything git checks of an index and a working tree after a fast-forward. */
+  function expectConsistent(c: Clone, sha: string, stateText: string, staged: string[] = []): void {
+    expect(c.head()).toBe(sha);
+    expect(c.read(STATE)).toBe(stateText);
+    expect(c.git("ls-files", "-s", STATE).split(" ")[1]).toBe(c.git("rev-parse", `${sha}:${STATE}`).trim());
+    // The cache-tree of the state file's directories was invalidated: write-tree (of a copy of the index
+    // without what the user staged) rebuilds HEAD's tree, not the old one.
+    const copy = join(c.dir, ".git", "index-copy");
+    copyFileSync(join(c.dir, ".git", "index"), copy);
+    const env = { ...c.world.env, GIT_INDEX_FILE: copy };
+    for (const path of staged) sh(["git", "rm", "-q", "--cached", path], { cwd: c.dir, env });
+    expect(sh(["git", "write-tree"], { cwd: c.dir, env }).stdout.trim()).toBe(c.git("rev-parse", `${sha}^{tree}`).trim());
+    rmSync(copy);
+    expect(c.gitResult("fsck", "--no-dangling").code).toBe(0);
+  }
+
+  test("HEAD, the index and the file move with no process; staged and unstaged work stay; reflog and ORIG_HEAD as git merge writes them", async () => {
+    await using w = tempWorld();
+    const c = w.clones[0]!;
+    const repo = await stateRepo(c);
+    repo.git.keepBatches();
+    try {
+      const base = c.head();
+      c.write("staged.txt", "the agent's work\n");
+      c.git("add", "staged.txt");
+      c.write("README.md", "unstaged edit\n");
+      c.write("untracked.txt", "left alone\n");
+      c.git("status"); // git refreshes the index (and writes its cache-tree extension): the index as a user has it
+      const marked = markRunning(initialState(new Date("2026-01-01T00:00:00Z")), "galph", new Date("2026-01-01T00:01:00Z"));
+      // What a runner asks once at start (the kept cat-file, git var -l, the git dir): not counted below.
+      await repo.git.catFiles([`${base}^{tree}`]);
+      await repo.git.loose();
+      const calls = repo.git.calls;
+      const made = await commitStateFast(repo, base, marked, MESSAGE);
+      expect(repo.git.calls).toBe(calls); // no git process at all
+      expectConsistent(c, made.sha, serializeState(marked), ["staged.txt"]);
+      expect(c.git("status", "--porcelain").split("\n").filter(Boolean).sort()).toEqual([" M README.md", "?? untracked.txt", "A  staged.txt"]);
+      expect(c.git("reflog", "-1", "--format=%gs").trim()).toBe(`merge ${made.sha}: Fast-forward`);
+      expect(c.git("reflog", "-1", "--format=%gs", "HEAD").trim()).toBe(`merge ${made.sha}: Fast-forward`);
+      expect(c.git("rev-parse", "ORIG_HEAD").trim()).toBe(base);
+      // The next state commit builds on it the same way.
+      const stamped = { ...marked, status: "idle" as const, expected_actor: "ralph" as const };
+      const again = await commitStateFast(repo, made.sha, stamped, MESSAGE);
+      expectConsistent(c, again.sha, serializeState(stamped), ["staged.txt"]);
+      expect(c.git("rev-parse", "HEAD~1").trim()).toBe(made.sha);
+    } finally {
+      repo.git.closeBatches();
+    }
+  });
+
+  test("with the end-of-index and offset-table extensions git may write, the index stays readable and right", async () => {
+    await using w = tempWorld();
+    const c = w.clones[0]!;
+    const repo = await stateRepo(c);
+    c.git("config", "index.recordEndOfIndexEntries", "true");
+    c.git("config", "index.recordOffsetTable", "true");
+    c.git("config", "index.threads", "2");
+    c.git("update-index", "--refresh");
+    c.git("status");
+    const marked = markRunning(initialState(), "galph");
+    const made = await commitStateFast(repo, c.head(), marked, MESSAGE);
+    expect(made.short).toBeNull(); // in process
+    expectConsistent(c, made.sha, serializeState(marked));
+    expect(c.git("status", "--porcelain").trim()).toBe("");
+  });
+
+  for (const [name, setup] of [
+    ["an index in version 4 (compressed paths)", (c: Clone) => c.git("update-index", "--index-version", "4")],
+    ["a split index", (c: Clone) => c.git("update-index", "--split-index")],
+    ["a state file with uncommitted bytes", (c: Clone) => c.write(STATE, c.read(STATE).replace("idle", "idle ") )],
+  ] as const) {
+    test(`${name}: left to git merge (or the porcelain commit), with the same result`, async () => {
+      await using w = tempWorld();
+      const c = w.clones[0]!;
+      const repo = await stateRepo(c);
+      setup(c);
+      const marked = markRunning(initialState(), "galph");
+      const made = await commitStateFast(repo, c.head(), marked, MESSAGE);
+      expect(c.git("rev-parse", "HEAD").trim()).toBe(made.sha);
+      expect(c.read(STATE)).toBe(serializeState(marked));
+      expect(c.git("status", "--porcelain").trim()).toBe("");
+      expect(c.gitResult("fsck", "--no-dangling").code).toBe(0);
+    });
+  }
+
+  test("a held index.lock or branch lock: nothing written, the other process's lock left in place", async () => {
+    await using w = tempWorld();
+    const c = w.clones[0]!;
+    const repo = await stateRepo(c);
+    const head = c.head();
+    const blob = c.git("rev-parse", `HEAD:${STATE}`).trim();
+    const data = Buffer.from(serializeState(markRunning(initialState(), "galph")));
+    const args = { gitDir: join(c.dir, ".git"), top: c.dir, branch: repo.branch, from: head, to: head, path: STATE, oldBlob: blob, newBlob: blobSha(data), mode: "100644" as const, data, reflogIdent: "x <x@x> 1 +0000", createReflogs: true };
+    const indexBefore = readFileSync(join(c.dir, ".git", "index"));
+    for (const held of [join(c.dir, ".git", "index.lock"), join(c.dir, ".git", "refs", "heads", `${repo.branch}.lock`)]) {
+      mkdirSync(dirname(held), { recursive: true });
+      writeFileSync(held, "someone else's\n");
+      expect(forwardOneFile(args)).toBe(false);
+      expect(readFileSync(held, "utf8")).toBe("someone else's\n");
+      rmSync(held);
+    }
+    // A ref that moved since HEAD was read: nothing either.
+    expect(forwardOneFile({ ...args, from: "0".repeat(40) })).toBe(false);
+    expect(readFileSync(join(c.dir, ".git", "index")).equals(indexBefore)).toBe(true);
+    expect(c.read(STATE)).not.toBe(data.toString());
+    expect(existsSync(join(c.dir, ".git", "index.lock"))).toBe(false);
   });
 });
 

@@ -42,6 +42,14 @@ export interface WatchOptions {
    * wrote them fails its lease, as it must.
    */
   own?: readonly string[];
+  /**
+   * Refs whose content is fetched only when asked for (`freshen`): a waiting
+   * runner's peer heartbeat moves with every push the peer makes, and all the
+   * runner needs of it is that it moved (peer health); a fetch of the branch
+   * alone is the faster one, on the path from the peer's stamp to our turn.
+   * A forced look fetches them too.
+   */
+  lazy?: readonly string[];
 }
 
 const ACTORS: Actor[] = ["galph", "ralph"];
@@ -52,6 +60,10 @@ export class RemoteWatch {
   view: View = { tip: null, state: null, heartbeats: {}, control: null };
   private readonly branchRef: string;
   private readonly tracking: string;
+  /** Lazy refs that moved since their local copy was fetched (sha on the remote). */
+  private readonly behind = new Map<string, string>();
+  /** When this watch last saw each lazy ref change (its own clock: no skew). */
+  private readonly movedAt = new Map<string, number>();
 
   constructor(private readonly o: WatchOptions) {
     this.branchRef = `refs/heads/${o.branch}`;
@@ -83,7 +95,15 @@ export class RemoteWatch {
     const now = await this.list();
     const moved = [...now].filter(([ref, sha]) => this.known.get(ref) !== sha || (opts.force && ref === this.branchRef));
     if (moved.length === 0) return false;
-    await this.fetch(moved);
+    const lazy = new Set(this.o.lazy ?? []);
+    for (const [ref, sha] of moved) {
+      if (!lazy.has(ref)) continue;
+      if (this.known.has(ref)) this.movedAt.set(ref, Date.now());
+      if (sha && !opts.force) this.behind.set(ref, sha);
+      else this.behind.delete(ref);
+    }
+    const fetched = opts.force ? moved : moved.filter(([ref]) => !lazy.has(ref));
+    await this.fetch(fetched);
     const own = new Set(this.o.own ?? []);
     for (const [ref, sha] of moved) if (!own.has(ref) || !this.known.has(ref)) this.known.set(ref, sha);
     await this.read();
@@ -92,6 +112,21 @@ export class RemoteWatch {
       if (moved.some(([r, sha]) => r === ref && sha) && this.o.onLogs) await this.o.onLogs(actor, localCopy(this.o.remote, ref));
     }
     return true;
+  }
+
+  /** Fetch the lazy refs that moved since their copy was made, and read the view again (no-op when none did). */
+  async freshen(refs: readonly string[]): Promise<void> {
+    const due = refs.filter((r) => this.behind.has(r)).map((r): [string, string] => [r, this.behind.get(r)!]);
+    if (due.length === 0) return;
+    await this.fetch(due);
+    for (const [ref] of due) this.behind.delete(ref);
+    await this.read();
+  }
+
+  /** Milliseconds since this watch saw a lazy ref change; null when it has not seen it change. */
+  movedAgoMs(ref: string): number | null {
+    const at = this.movedAt.get(ref);
+    return at === undefined ? null : Date.now() - at;
   }
 
   /** One fetch of the moved refs that exist; a branch missing on the remote is RemoteBranchMissing. */
@@ -149,7 +184,7 @@ export async function readHeartbeats(git: Git, remote: string, branch: string): 
 }
 
 /** What the engine needs of a watch: the remote one, or the local one of a clone that does not publish. */
-export type Watch = Pick<RemoteWatch, "known" | "view" | "look" | "read" | "list" | "pushed">;
+export type Watch = Pick<RemoteWatch, "known" | "view" | "look" | "read" | "list" | "pushed" | "freshen" | "movedAgoMs">;
 
 /**
  * A clone that keeps its turns to itself (`orch pair --no-push`, or no remote
@@ -179,4 +214,8 @@ export class LocalWatch implements Watch {
     return new Map();
   }
   pushed(): void {}
+  async freshen(): Promise<void> {}
+  movedAgoMs(): number | null {
+    return null;
+  }
 }

@@ -131,7 +131,7 @@ export class CatFileBatch extends KeptProcess {
     // A name with a newline cannot be asked for on a line: it is absent.
     const asked = revs.filter((r) => !r.includes("\n"));
     if (!this.proc || this.ended) this.start();
-    const got = await this.exchange(asked.map((r) => r + "\n").join(""), () => this.readAll(asked.length), this.timeoutMs, "git cat-file --batch");
+    const got = await this.exchange(asked.map((r) => r + "\n").join(""), () => this.readAll(asked.length), this.timeoutMs, TRACE ? `git cat-file --batch ${asked.join(" ").slice(0, 200)}` : "git cat-file --batch");
     let at = 0;
     return revs.map((r) => (r.includes("\n") ? null : got[at++]!));
   }

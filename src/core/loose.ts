@@ -54,7 +54,7 @@ let tmpCounter = 0;
 export class LooseObjects {
   /** Trees this writer read or wrote, by sha (the next turn's commit starts from the last one's tree). */
   private readonly trees = new Map<string, TreeEntry[]>();
-  /** The root tree of commits this writer wrote (a stamp's parent is the mark written a minute before). */
+  /** The root tree of commits this writer wrote or built on (a stamp's parent is the mark written a minute before). */
   private readonly rootOf = new Map<string, string>();
 
   private constructor(
@@ -95,8 +95,7 @@ export class LooseObjects {
     // fast-import names the committer as the author when no author is given: the same commit either way.
     lines.push(`author ${spec.author ?? spec.committer}`, `committer ${spec.committer}`, "", "");
     const sha = this.put("commit", Buffer.concat([Buffer.from(lines.join("\n")), Buffer.from(spec.message)]));
-    if (this.rootOf.size >= 64) this.rootOf.delete(this.rootOf.keys().next().value!);
-    this.rootOf.set(sha, tree);
+    this.rememberRoot(sha, tree);
     this.setRef(spec.ref, sha);
     return sha;
   }
@@ -136,8 +135,22 @@ export class LooseObjects {
       const obj = got[i];
       if (d === "" && (!obj || obj.type !== "tree")) throw new Error(`the tree of ${parent} could not be read`);
       if (obj && obj.type === "tree") out.set(d, this.parsed(obj.sha, obj.body));
+      if (d === "") this.rememberRoot(parent, obj!.sha);
     });
     return out;
+  }
+
+  /** A file's blob and mode in a commit this writer wrote or built on, from what it remembers (null: not known here). */
+  fileAt(commit: string, path: string): { sha: string; mode: string } | null {
+    let tree = this.trees.get(this.rootOf.get(commit) ?? "");
+    const parts = path.split("/").map((p) => Buffer.from(p, "utf8").toString("latin1"));
+    for (let i = 0; tree && i < parts.length; i++) {
+      const entry = tree.find((e) => e.name === parts[i]);
+      if (!entry) return null;
+      if (i === parts.length - 1) return entry.mode === "40000" ? null : { sha: entry.sha.toString("hex"), mode: entry.mode };
+      tree = this.trees.get(entry.sha.toString("hex"));
+    }
+    return null;
   }
 
   private parsed(sha: string, body: Buffer): TreeEntry[] {
@@ -153,6 +166,11 @@ export class LooseObjects {
     }
     this.remember(sha, entries);
     return entries;
+  }
+
+  private rememberRoot(commit: string, tree: string): void {
+    if (this.rootOf.size >= 64) this.rootOf.delete(this.rootOf.keys().next().value!);
+    this.rootOf.set(commit, tree);
   }
 
   private remember(sha: string, entries: TreeEntry[]): void {

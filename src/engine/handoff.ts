@@ -21,6 +21,7 @@ import type { Repo } from "../core/repo.ts";
 import { fastForward, pushWithRetry } from "../core/sync.ts";
 import { serializeState, writeStateFile, type State } from "../core/state.ts";
 import { writeCommits, type CommitSpec } from "../channel/objects.ts";
+import { blobSha, forwardOneFile } from "../core/index-file.ts";
 
 /** A commit message: the exact SPEC §3 subject, then git trailers (receipts, runner identity). */
 export interface StateMessage {
@@ -170,10 +171,43 @@ export async function commitStateFast(repo: Repo, head: string, state: State, me
   const spec = await stateCommitSpec(repo, head, state, message);
   const shas = await writeCommits(repo.git, spec ? [spec, ...side] : side);
   if (spec) {
+    if (await forwardInProcess(repo, head, shas[0]!, spec)) return { sha: shas[0]!, short: null, side: shas.slice(1) };
     const ff = await fastForward(repo.git, shas[0]!);
     if (ff.ok) return { sha: shas[0]!, short: ff.short, side: shas.slice(1) };
     repo.git.log(`[git] could not fast-forward onto the state commit (${ff.text.trim().split("\n")[0]}); committing it the usual way`);
   }
   await commitState(repo, state, message);
   return { sha: (await repo.git.headSha())!, short: null, side: spec ? shas.slice(1) : shas };
+}
+
+/**
+ * HEAD onto the state commit written on it, with no process, when only the
+ * state file differs and the layout is plain (core/index-file.ts); false:
+ * `git merge --ff-only` does it.
+ */
+async function forwardInProcess(repo: Repo, head: string, sha: string, spec: CommitSpec): Promise<boolean> {
+  const loose = await repo.git.loose();
+  const vars = await repo.git.vars();
+  const file = spec.files[0]!;
+  const old = loose?.fileAt(head, repo.stateRel);
+  if (!loose || !vars || !old || old.mode !== (file.mode ?? "100644") || !spec.committer) return false;
+  try {
+    return forwardOneFile({
+      gitDir: await repo.git.gitDir(),
+      top: repo.top,
+      branch: repo.branch,
+      from: head,
+      to: sha,
+      path: repo.stateRel,
+      oldBlob: old.sha,
+      newBlob: blobSha(file.data),
+      mode: old.mode === "100755" ? "100755" : "100644",
+      data: file.data,
+      reflogIdent: spec.committer,
+      createReflogs: !/^(false|no|off|0)$/i.test(vars.get("core.logallrefupdates") ?? "true"),
+    });
+  } catch (e) {
+    repo.git.log(`[git] the in-process fast-forward failed (${(e as Error).message}); git merge does it`);
+    return false;
+  }
 }

@@ -77,6 +77,8 @@ export class Side {
       branch: repo.branch,
       stateRel: repo.stateRel,
       own: roles.flatMap((r) => [heartbeatRef(r.actor, repo.branch), logsRef(r.actor, repo.branch)]),
+      // A peer's heartbeat is read when its health is in question (Steering.peerHealth), not at every move.
+      lazy: roles.filter((r) => !roles.some((o) => o.actor === r.peer)).map((r) => heartbeatRef(r.peer, repo.branch)),
       // The peer's new logs land in the local log dir after each look that saw them move (our own are here already).
       onLogs: peerLogImporter(repo.git, repo.top, this.branchLogDir(), (line) => this.say(`[sync] WARNING: ${line}`), (actor) => this.roles.some((r) => r.actor === actor)),
     });

@@ -11,11 +11,11 @@ import { isoUtc, parseSubject, type Actor } from "../core/state.ts";
 import { parseTrailers } from "../core/identity.ts";
 import { emptyControl, nudgesForTurn, pendingNudges, readControl, stopApplies, type Control, type Nudge } from "../channel/control.ts";
 import { updateControl } from "../channel/control-push.ts";
-import { controlRef } from "../channel/names.ts";
+import { controlRef, heartbeatRef } from "../channel/names.ts";
 import type { Side } from "./side.ts";
 import type { RunEvents } from "./events.ts";
 import type { Ready } from "./wait.ts";
-import { heartbeatAgeSec } from "../channel/heartbeat.ts";
+import { heartbeatAgeSec, type Heartbeat } from "../channel/heartbeat.ts";
 
 interface Cycle {
   iteration: number;
@@ -123,13 +123,27 @@ export class Steering {
   }
 
   /** Between polls: whether a running peer's machine went silent (or came back); said and notified once each way. */
-  peerHealth(role: Role, view: Ready, local: readonly Actor[]): void {
+  async peerHealth(role: Role, view: Ready, local: readonly Actor[]): Promise<void> {
     const peer = role.peer;
     if (local.includes(peer) || view.state.status !== `running-${peer}`) return;
-    const hb = view.heartbeats[peer];
-    if (!hb) return; // no heartbeat at all (the old tool): unknown, never stale
+    const staleMs = this.repo.config.ms("sync.stale_after_sec");
+    const ref = heartbeatRef(peer, this.repo.branch);
+    const watch = this.side.watch;
+    // Fresh when its content says so or when this runner saw its ref move lately (its content is read only when that changes the verdict).
+    const isStale = (hb: Heartbeat) => {
+      const age = heartbeatAgeSec(hb);
+      const moved = watch.movedAgoMs(ref);
+      return age !== null && age * 1000 >= staleMs && (moved === null || moved >= staleMs);
+    };
+    let hb = watch.view.heartbeats[peer];
+    if (!hb && !watch.known.get(ref)) return; // no heartbeat at all (the old tool): unknown, never stale
+    if (!hb || isStale(hb) !== this.silent.has(peer)) {
+      await watch.freshen([ref]);
+      hb = watch.view.heartbeats[peer];
+      if (!hb) return;
+    }
     const age = heartbeatAgeSec(hb);
-    const stale = age !== null && age * 1000 >= this.repo.config.ms("sync.stale_after_sec");
+    const stale = isStale(hb);
     if (stale && !this.silent.has(peer)) {
       this.silent.add(peer);
       const last = (iso: string | null) => (iso ? iso.slice(11, 16) + "Z" : "never");

@@ -279,7 +279,7 @@ export class SyncRunner {
     this.steering.observe(view);
     await this.side.flush();
     await this.side.refresh(this.actors);
-    this.steering.peerHealth(role, view, this.actors);
+    await this.steering.peerHealth(role, view, this.actors);
   }
 
   private async initStateIfMissing(): Promise<void> {
