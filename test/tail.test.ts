@@ -2,6 +2,8 @@ import { describe, expect, test, afterAll } from "bun:test";
 import { symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { World, makeWorld, sh, type Clone } from "./helpers/world.ts";
+import { Git } from "../src/core/git.ts";
+import { loadStamps } from "../src/digest/annotate.ts";
 import { commit, stamp, subjects, writeLog, digest, golden, resetDates, readDigest, XMLLINT, xmllint } from "./fixtures/tail/helpers.ts";
 
 const short = (clone: Clone, sha: string) => clone.git("rev-parse", "--short", sha).trim();
@@ -171,6 +173,63 @@ describe("annotation from the state file's history", () => {
       expect(last.length).toBeGreaterThanOrEqual(2 * count - 1);
     }
     expect(whole.filter((l) => l.commit).length).toBe(49);
+  }, 30_000);
+
+  test("a linear stretch needs no sorted walk: the chain is what --date-order prints; skewed clocks and a merge of the state file take the sorted walk", async () => {
+    const { world, clones } = makeWorld({ clones: 2 });
+    const [c, peer] = clones as [Clone, Clone];
+    let n = 0;
+    let skew = 0;
+    const dated = (clone: Clone, subject: string) => {
+      const date = new Date(Date.UTC(2026, 0, 1) + n++ * 60_000 - (n % 2) * skew).toISOString();
+      clone.write("sync/state.json", `{"n": ${n}}\n`);
+      clone.write(`work-${n}.txt`, "x\n");
+      const env = { ...clone.world.env, GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date };
+      for (const args of [["add", "-A"], ["commit", "-q", "-m", subject]]) expect(sh(["git", ...args], { cwd: clone.dir, env }).code).toBe(0);
+    };
+    for (let i = 1; i <= 12; i++) {
+      dated(c, subjects.running("galph", i));
+      dated(c, subjects.galphOk(i));
+      c.write(`agent-${i}.txt`, "a commit that leaves the state file alone\n");
+      const date = new Date(Date.UTC(2026, 0, 1) + n++ * 60_000).toISOString();
+      for (const args of [["add", "-A"], ["commit", "-q", "-m", `agent work ${i}`]]) sh(["git", ...args], { cwd: c.dir, env: { ...c.world.env, GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date } });
+      dated(c, subjects.running("ralph", i));
+      dated(c, subjects.ralphOk(i));
+    }
+    c.git("push", "-q", "origin", `HEAD:refs/heads/${world.branch}`); // the tracking ref at HEAD
+    const git = new Git({ cwd: c.dir, env: c.world.env });
+    const compare = async () => {
+      const opts = { stateRel: "sync/state.json", remote: "origin", branch: world.branch, iterations: { from: 9, to: 13 } };
+      const fast = await loadStamps(git, opts);
+      const sorted = await loadStamps(git, { ...opts, linearShortcut: false });
+      for (let i = 1; i <= 17; i++) for (const role of ["galph", "ralph"]) expect(fast.get(role, i)).toEqual(sorted.get(role, i));
+      return fast;
+    };
+    await git.gitDir(); // asked once per binding
+    const before = git.calls;
+    const linear = await compare();
+    expect(linear.get("ralph", 12)).toBeDefined();
+    expect(linear.get("galph", 8)).toBeUndefined(); // below the digest's iterations: not walked
+    expect(git.calls - before).toBe(3); // the boundary walk for the shortcut, then the boundary walk and the sorted walk for the comparison
+    // Two machines whose clocks disagree (every other stamp an hour before its parent): git's newest-first walk
+    // can list a commit out of the chain, which the shortcut sees; the result is the sorted walk's.
+    skew = 3_600_000;
+    for (let i = 13; i <= 15; i++) {
+      dated(c, subjects.running("galph", i));
+      dated(c, subjects.galphOk(i));
+      dated(c, subjects.running("ralph", i));
+      dated(c, subjects.ralphOk(i));
+    }
+    c.git("push", "-q", "origin", `HEAD:refs/heads/${world.branch}`);
+    await compare();
+    // A merge whose sides both changed the state file: not a chain, the sorted walk decides.
+    peer.git("pull", "-q", "origin", world.branch);
+    dated(peer, subjects.galphOk(16));
+    dated(c, subjects.galphFail(16));
+    peer.git("push", "-q", "origin", `HEAD:refs/heads/${world.branch}`);
+    c.git("pull", "-q", "--no-rebase", "-X", "ours", "origin", world.branch);
+    expect(c.git("rev-list", "--merges", "--count", "HEAD").trim()).toBe("1");
+    await compare();
   }, 30_000);
 
   test("no history: the logs come without annotation; outside a git repository too", async () => {

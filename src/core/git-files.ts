@@ -14,18 +14,28 @@ export function headFromFiles(dir: string): string | null {
     const head = readFileSync(join(dir, "HEAD"), "utf8").trim();
     if (SHA.test(head)) return head;
     const ref = /^ref: (refs\/heads\/\S+)$/.exec(head)?.[1];
-    if (!ref || !existsSync(join(dir, "refs")) || existsSync(join(dir, "commondir"))) return null;
-    let loose: string | null = null;
-    try {
-      loose = readFileSync(join(dir, ref), "utf8").trim();
-    } catch {
-      // not loose: packed, or absent (an unborn branch)
-    }
-    if (loose !== null) return SHA.test(loose) ? loose : null;
-    return packedRef(dir, ref);
+    return ref ? (refFromFiles(dir, ref) ?? null) : null;
   } catch {
     return null; // unreadable: ask git
   }
+}
+
+/**
+ * A ref's sha from the files (loose, else packed-refs); null when the files
+ * say it does not exist; undefined when they cannot say (a worktree, another
+ * ref backend, a symbolic ref): ask git.
+ */
+export function refFromFiles(dir: string, ref: string): string | null | undefined {
+  if (!existsSync(join(dir, "refs")) || existsSync(join(dir, "commondir")) || existsSync(join(dir, "reftable"))) return undefined;
+  let loose: string | null = null;
+  try {
+    loose = readFileSync(join(dir, ref), "utf8").trim();
+  } catch (e) {
+    // not loose: packed, or absent
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") return undefined;
+  }
+  if (loose !== null) return SHA.test(loose) ? loose : undefined;
+  return packedRef(dir, ref);
 }
 
 /**

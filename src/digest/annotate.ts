@@ -1,5 +1,6 @@
 import type { Git } from "../core/git.ts";
 import { gitOutput } from "./gitout.ts";
+import { headFromFiles, refFromFiles } from "../core/git-files.ts";
 import { parseSubject } from "../core/state.ts";
 
 /** The stamp commit a turn left: what `commit` / `commit_subject` show and `<ls>` lists. */
@@ -96,16 +97,31 @@ export function parseStampLog(out: Buffer): Stamps {
  */
 export async function loadStamps(
   git: Git,
-  opts: { stateRel: string; remote: string; branch: string | null; /** The digest's iterations (all when absent). */ iterations?: { from: number; to: number } },
+  opts: {
+    stateRel: string;
+    remote: string;
+    branch: string | null;
+    /** The digest's iterations (all when absent). */
+    iterations?: { from: number; to: number };
+    /** false: always run the sorted walk (tests compare the two). */
+    linearShortcut?: boolean;
+  },
 ): Promise<Stamps> {
   const revs = ["HEAD"];
   if (opts.branch) {
     const tracking = `refs/remotes/${opts.remote}/${opts.branch}`;
-    if (await git.revParse(tracking)) revs.push(tracking);
+    // The tracking ref at HEAD (a clone that pushed or pulled last) adds nothing to the walk.
+    if (await git.refExists(tracking)) {
+      const gitDir = await git.gitDir();
+      const head = headFromFiles(gitDir);
+      if (!head || head !== refFromFiles(gitDir, tracking)) revs.push(tracking);
+    }
   }
   const range = opts.iterations;
   // Iterations start at 1: from 1 up is the whole history.
-  const boundary = range && range.from > 1 ? await findBoundary(git, revs, opts.stateRel, range.from, COMMITS_PER_ITERATION * (range.to - range.from + 2) + 16) : null;
+  const found = range && range.from > 1 ? await findBoundary(git, revs, opts.stateRel, range.from, COMMITS_PER_ITERATION * (range.to - range.from + 2) + 16) : null;
+  if (found?.above && opts.linearShortcut !== false) return parseStampLog(found.above);
+  const boundary = found?.boundary ?? null;
   const out = await gitOutput(git, ["log", "-z", "--date-order", "--format=%H%x00%h%x00%s", ...revs, ...(boundary ? [`^${boundary}`] : [])], { pathspec: ["--", opts.stateRel], allowFail: true });
   return out ? parseStampLog(out) : new Stamps();
 }
@@ -118,17 +134,31 @@ const COMMITS_PER_ITERATION = 4;
  * changed the state file and whose subject's iteration is below `below`; null
  * when the history has none. Looks at `first` commits, then four times as
  * many, so a short digest of a long history reads a short stretch of it.
+ *
+ * `above`: when the commits before the boundary form one chain (each one's
+ * parent, as the walk rewrites parents to state commits, is the next one:
+ * a linear stretch, orch's usual history), they are already in the order
+ * `--date-order` would print them (there is only one order for a chain), so
+ * they are returned as that log's output and the sorted walk is not needed.
  */
-export async function findBoundary(git: Git, revs: string[], stateRel: string, below: number, first: number): Promise<string | null> {
+export async function findBoundary(git: Git, revs: string[], stateRel: string, below: number, first: number): Promise<{ boundary: string; above: Buffer | null } | null> {
   for (let limit = first; ; limit *= 4) {
-    const r = await git.run(["log", "-z", `-n${limit}`, "--format=%H%x00%s", ...revs, "--", stateRel], { allowFail: true });
+    const r = await git.run(["log", "-z", `-n${limit}`, "--parents", "--format=%H%x00%h%x00%P%x00%s", ...revs, "--", stateRel], { allowFail: true });
     if (r.code !== 0) return null;
     const fields = r.stdout.split("\0");
     let seen = 0;
-    for (let i = 0; i + 1 < fields.length; i += 2) {
+    let chain = revs.length === 1;
+    const records: string[] = [];
+    for (let i = 0; i + 3 < fields.length; i += 4) {
       seen++;
-      const iteration = parseSubject(fields[i + 1]!)?.iteration;
-      if (iteration !== null && iteration !== undefined && iteration < below) return fields[i]!.replace(/^\n/, "");
+      const sha = fields[i]!.replace(/^\n/, "");
+      const iteration = parseSubject(fields[i + 3]!)?.iteration;
+      if (iteration !== null && iteration !== undefined && iteration < below) {
+        return { boundary: sha, above: chain && records.length > 0 ? Buffer.from(records.join("\0")) : null };
+      }
+      const next = i + 4 < fields.length ? fields[i + 4]!.replace(/^\n/, "") : null;
+      if (fields[i + 2] !== next) chain = false;
+      records.push(`${sha}\0${fields[i + 1]}\0${fields[i + 3]}`);
     }
     if (seen < limit) return null;
   }
