@@ -2,6 +2,7 @@ import { isUtf8 } from "node:buffer";
 import { readSync } from "node:fs";
 import { repairUtf8, safeCut, sanitizeText } from "./sanitize.ts";
 import type { Sink } from "./sink.ts";
+import { scanner } from "./scan-wasm.ts";
 
 /**
  * The fast path of `orch tail`: log bytes → the text of a CDATA section, as
@@ -64,14 +65,31 @@ const HAS_BRACKETS = 1;
 const HAS_OTHER = 2;
 const GT = 0x3e;
 
-/** The read buffer: a Buffer and an Int32Array over the same aligned memory, so the scanner can read words. */
+/**
+ * The read buffer: a Buffer and an Int32Array over the same aligned memory, so
+ * the scanner can read words. Where WebAssembly SIMD is there, the memory is
+ * the scanner module's own (scan-wasm.ts): cleanPlain's search for the next
+ * byte that needs work runs there, 16 bytes a step, on the bytes as read.
+ */
 class ReadBuffer {
   bytes!: Buffer;
   words!: Int32Array;
+  private readonly wasm = scanner();
+  /** The WebAssembly search over `bytes` (null: the JavaScript one). */
+  readonly scan = this.wasm?.scan ?? null;
   constructor(size: number) {
     this.resize(size);
   }
   resize(size: number): void {
+    if (this.wasm) {
+      // Growing keeps the contents; the old views are detached, so new ones are made.
+      const { memory } = this.wasm;
+      const pages = Math.ceil(((size + 7) & ~3) / 65536) - memory.buffer.byteLength / 65536;
+      if (pages > 0) memory.grow(pages);
+      this.bytes = Buffer.from(memory.buffer);
+      this.words = new Int32Array(memory.buffer);
+      return;
+    }
     const memory = new ArrayBuffer((size + 7) & ~3);
     const old = this.bytes;
     this.bytes = Buffer.from(memory);
@@ -226,7 +244,7 @@ export class TextStreamer {
     sink.pos =
       validate || (found & HAS_OTHER) !== 0
         ? clean(this.read.bytes, this.read.words, a, b, sink.buf, this.view, start, validate, found !== 0)
-        : cleanPlain(this.read.bytes, this.read.words, a, b, sink.buf, this.view, start, (found & HAS_BRACKETS) !== 0);
+        : cleanPlain(this.read.bytes, this.read.words, a, b, sink.buf, this.view, start, (found & HAS_BRACKETS) !== 0, this.read.scan);
     const written = sink.pos - start;
     if (written === 0) return; // 0.1 skipped empty pieces: the joint is with the piece before
     const out = sink.buf;
@@ -503,13 +521,24 @@ function replacement(out: Buffer, o: number): number {
  * purpose, so each hot loop stays self-contained (no call per control);
  * test/tail-fuzz.test.ts holds both to the same output.
  */
-export function cleanPlain(s: Buffer, words: Int32Array, a: number, b: number, out: Buffer, view: DataView<ArrayBufferLike>, o: number, brackets = false): number {
+export function cleanPlain(
+  s: Buffer,
+  words: Int32Array,
+  a: number,
+  b: number,
+  out: Buffer,
+  view: DataView<ArrayBufferLike>,
+  o: number,
+  brackets = false,
+  /** nextControl in WebAssembly, over the memory `s` views from its start (ReadBuffer). */
+  scan: ((i: number, b: number) => number) | null = null,
+): number {
   const start = o;
   const text = s.subarray(0, b);
   let span = a; // s[span, i) is clean text not yet in out
   let gt = brackets ? cdataEnd(text, a, a) : b; // the next `>` to look at, or b
   for (let i = a; ; ) {
-    i = nextControl(s, words, i, gt);
+    i = scan ? scan(i, gt) : nextControl(s, words, i, gt);
     if (i === gt) {
       if (gt === b) break;
       o = copySpan(s, words, span, gt, out, view, o);
@@ -554,7 +583,7 @@ function cdataEnd(text: Buffer, a: number, from: number): number {
  * below 0x20); a flagged word is then looked at byte by byte (its byte below
  * 0x20 may be a tab or a LF, which need nothing).
  */
-function nextControl(s: Buffer, words: Int32Array, i: number, b: number): number {
+export function nextControl(s: Buffer, words: Int32Array, i: number, b: number): number {
   for (; i < b && (i & 3) !== 0; i++) if (NEEDS_WORK[s[i]!] !== 0) return i;
   const wordEnd = b >> 2;
   for (let w = i >> 2; w < wordEnd; w++) {
