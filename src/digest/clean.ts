@@ -2,7 +2,7 @@ import { isUtf8 } from "node:buffer";
 import { readSync } from "node:fs";
 import { repairUtf8, safeCut, sanitizeText } from "./sanitize.ts";
 import type { Sink } from "./sink.ts";
-import { scanner } from "./scan-wasm.ts";
+import { scanner, type Scanner } from "./scan-wasm.ts";
 
 /**
  * The fast path of `orch tail`: log bytes → the text of a CDATA section, as
@@ -74,11 +74,22 @@ const GT = 0x3e;
 class ReadBuffer {
   bytes!: Buffer;
   words!: Int32Array;
-  private readonly wasm = scanner();
-  /** The WebAssembly search over `bytes` (null: the JavaScript one). */
-  readonly scan = this.wasm?.scan ?? null;
+  /** Made when a piece first needs the search (a digest of only hostile text never does): undefined until then. */
+  private wasm: Scanner | null | undefined;
   constructor(size: number) {
     this.resize(size);
+  }
+  /** The WebAssembly search over `bytes` (null: the JavaScript one); the bytes move into its memory the first time. */
+  scan(): ((i: number, b: number) => number) | null {
+    if (this.wasm === undefined) {
+      this.wasm = scanner();
+      if (this.wasm) {
+        const old = this.bytes;
+        this.resize(old.length);
+        old.copy(this.bytes);
+      }
+    }
+    return this.wasm?.scan ?? null;
   }
   resize(size: number): void {
     if (this.wasm) {
@@ -239,12 +250,13 @@ export class TextStreamer {
     const start = sink.pos;
     if (this.view.buffer !== sink.buf.buffer || this.view.byteOffset !== sink.buf.byteOffset) this.view = new DataView(sink.buf.buffer, sink.buf.byteOffset, sink.buf.length);
     const found = this.survey(a, b, validate);
+    const plain = !validate && (found & HAS_OTHER) === 0;
+    const scan = plain ? this.read.scan() : null; // may move the bytes: read.bytes is read again below
     // Most pieces are valid text in which only control characters (and the `>` of a `]]>`) need work: the loop for
     // those is faster.
-    sink.pos =
-      validate || (found & HAS_OTHER) !== 0
-        ? clean(this.read.bytes, this.read.words, a, b, sink.buf, this.view, start, validate, found !== 0)
-        : cleanPlain(this.read.bytes, this.read.words, a, b, sink.buf, this.view, start, (found & HAS_BRACKETS) !== 0, this.read.scan);
+    sink.pos = plain
+      ? cleanPlain(this.read.bytes, this.read.words, a, b, sink.buf, this.view, start, (found & HAS_BRACKETS) !== 0, scan)
+      : clean(this.read.bytes, this.read.words, a, b, sink.buf, this.view, start, validate, found !== 0);
     const written = sink.pos - start;
     if (written === 0) return; // 0.1 skipped empty pieces: the joint is with the piece before
     const out = sink.buf;
