@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { readdirSync, readFileSync, writeFileSync, rmSync, existsSync, chmodSync, renameSync } from "node:fs";
-import { join } from "node:path";
+import { readdirSync, readFileSync, writeFileSync, rmSync, existsSync, chmodSync, renameSync, mkdirSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { tempEngineWorld, remoteSubjects, collect, worker, AGENTS, readUntil, processesWith } from "./helpers/engine-world.ts";
 import { stateJson } from "./helpers/world.ts";
 
@@ -12,6 +12,26 @@ function logsOf(dir: string, actor: string, branch = "feature-x"): string[] {
 }
 
 describe("sync turns between two machines", () => {
+  test("a start after a run killed inside the stamp's fast-forward: the locks it left are removed, the turn goes on", async () => {
+    await using w = tempEngineWorld();
+    const { world, a, b } = w;
+    const gitDir = join(a.dir, ".git");
+    const indexLock = join(gitDir, "index.lock");
+    const refLock = join(gitDir, "refs", "heads", `${world.branch}.lock`);
+    writeFileSync(join(gitDir, "orch-fast-forward"), JSON.stringify({ pid: 999999, at: Date.now(), locks: [indexLock, refLock] }));
+    mkdirSync(dirname(refLock), { recursive: true });
+    writeFileSync(indexLock, "half an index");
+    writeFileSync(refLock, "");
+    const sup = a.spawnOrch(["supervisor", ...FAST, "--sync-loops", "1"]);
+    const loop = b.spawnOrch(["loop", ...FAST, "--sync-loops", "1"]);
+    const [rs, rl] = await Promise.all([collect(sup), collect(loop)]);
+    expect(rs.code).toBe(0);
+    expect(rl.code).toBe(0);
+    expect(rs.stdout).toContain(`removed ${indexLock}, left by an interrupted run of orch`);
+    expect(existsSync(indexLock) || existsSync(refLock)).toBe(false);
+    expect(a.git("status", "--porcelain").trim()).toBe("");
+  }, 30_000);
+
   test("3 iterations: exact subject sequence, final state, logs", async () => {
     await using w = tempEngineWorld();
     const { world, a, b } = w;

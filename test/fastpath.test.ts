@@ -10,7 +10,7 @@ import { dirname, join } from "node:path";
 import { Git } from "../src/core/git.ts";
 import { classifyFailure } from "../src/core/git-errors.ts";
 import { maintenanceDue } from "../src/core/git-files.ts";
-import { blobSha, forwardOneFile } from "../src/core/index-file.ts";
+import { blobSha, forwardOneFile, recoverFastForward } from "../src/core/index-file.ts";
 import { openRepo, type Repo } from "../src/core/repo.ts";
 import { safePull } from "../src/core/sync.ts";
 import { initialState, markRunning, serializeState } from "../src/core/state.ts";
@@ -206,6 +206,32 @@ describe("the fast-forward onto a state commit, in process", () => {
     expect(readFileSync(join(c.dir, ".git", "index")).equals(indexBefore)).toBe(true);
     expect(c.read(STATE)).not.toBe(data.toString());
     expect(existsSync(join(c.dir, ".git", "index.lock"))).toBe(false);
+  });
+});
+
+describe("a fast-forward cut short (kill -9 while orch held git's locks)", () => {
+  test("the next start removes the locks it left, and only those; the state file is back to HEAD's", async () => {
+    await using w = tempWorld();
+    const c = w.clones[0]!;
+    const gitDir = join(c.dir, ".git");
+    const record = join(gitDir, "orch-fast-forward");
+    const indexLock = join(gitDir, "index.lock");
+    const refLock = join(gitDir, "refs", "heads", `${w.world.branch}.lock`);
+    // What a killed fast-forward leaves: its record, both locks (made just after it).
+    writeFileSync(record, JSON.stringify({ pid: 999999, at: Date.now(), locks: [indexLock, refLock] }));
+    mkdirSync(dirname(refLock), { recursive: true });
+    writeFileSync(indexLock, "half an index");
+    writeFileSync(refLock, "");
+    expect(recoverFastForward(gitDir).sort()).toEqual([indexLock, refLock].sort());
+    expect(existsSync(indexLock) || existsSync(refLock) || existsSync(record)).toBe(false);
+    // A lock made well after the record belongs to a git process started since: left alone.
+    writeFileSync(record, JSON.stringify({ pid: 999999, at: Date.now() - 60_000, locks: [indexLock] }));
+    writeFileSync(indexLock, "someone else's");
+    expect(recoverFastForward(gitDir)).toEqual([]);
+    expect(readFileSync(indexLock, "utf8")).toBe("someone else's");
+    expect(existsSync(record)).toBe(false);
+    rmSync(indexLock);
+    expect(recoverFastForward(gitDir)).toEqual([]); // no record: nothing to do
   });
 });
 

@@ -172,8 +172,15 @@ export function forwardOneFile(o: OneFileForward): boolean {
   const indexLock = `${indexPath}.lock`;
   const refPath = join(o.gitDir, ref);
   const refLock = `${refPath}.lock`;
+  // Written before the locks are taken, removed after: a run killed in between left locks that no git
+  // process holds, and the next start removes them (recoverFastForward).
+  const record = join(o.gitDir, RECORD);
+  writeFileAtomic(record, JSON.stringify({ pid: process.pid, at: Date.now(), locks: [indexLock, refLock] }) + "\n");
   let ifd = lock(indexLock);
-  if (ifd === null) return false;
+  if (ifd === null) {
+    rmSync(record, { force: true });
+    return false;
+  }
   let rfd: number | null = null;
   // The locks this call holds (removed when it gives up; never one another process holds).
   let ownIndexLock = true;
@@ -264,7 +271,45 @@ export function forwardOneFile(o: OneFileForward): boolean {
     if (rfd !== null) closeSync(rfd);
     if (ownIndexLock) rmSync(indexLock, { force: true });
     if (ownRefLock) rmSync(refLock, { force: true });
+    rmSync(record, { force: true });
   }
+}
+
+/** The record of a fast-forward in progress, in the git dir. */
+const RECORD = "orch-fast-forward";
+
+/**
+ * After a run was killed (kill -9, power) during a fast-forward: remove the
+ * locks it held. A lock counts as its own only when it was made within
+ * seconds after the record (a git process started since has a later one).
+ * Call with orch's repository lock held (no other runner of this clone is in
+ * a fast-forward then). Returns the locks removed.
+ */
+export function recoverFastForward(gitDir: string): string[] {
+  const record = join(gitDir, RECORD);
+  let parsed: { at?: unknown; locks?: unknown };
+  try {
+    parsed = JSON.parse(readFileSync(record, "utf8")) as typeof parsed;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") rmSync(record, { force: true }); // unreadable: nothing to go by
+    return [];
+  }
+  const at = typeof parsed.at === "number" ? parsed.at : NaN;
+  const removed: string[] = [];
+  for (const path of Array.isArray(parsed.locks) ? parsed.locks : []) {
+    if (typeof path !== "string" || !path.startsWith(gitDir) || !path.endsWith(".lock")) continue;
+    try {
+      const made = statSync(path).mtimeMs;
+      if (made >= at - 1000 && made <= at + 5000) {
+        rmSync(path);
+        removed.push(path);
+      }
+    } catch {
+      // not there: nothing was left
+    }
+  }
+  rmSync(record, { force: true });
+  return removed;
 }
 
 function writeFileAtomic(path: string, text: string): void {

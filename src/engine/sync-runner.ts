@@ -16,6 +16,7 @@ import { heldMessage, holderOf, publishPending, remoteMark, type Pending } from 
 import { holdRoleLocks } from "./role-lock.ts";
 import { commitState, publish } from "./handoff.ts";
 import { publishBranchIfMissing } from "../core/sync.ts";
+import { recoverFastForward } from "../core/index-file.ts";
 import { agentSettings, reapLeftover, requireAgent, requirePrompt } from "./agent-setup.ts";
 import { TurnTaker, type TurnResult } from "./turn.ts";
 import { waitFor, type Ready } from "./wait.ts";
@@ -155,6 +156,12 @@ export class SyncRunner {
   private async turns(): Promise<number> {
     const { repo, roles } = this;
     const loops = repo.config.get("sync.loops");
+    // Git's locks an interrupted fast-forward left (no git process holds them) would stop every step below.
+    await this.shutdown.critical(() =>
+      repo.git.withLock(async () => {
+        for (const lock of recoverFastForward(await repo.git.gitDir())) this.say(`[sync] removed ${lock}, left by an interrupted run of orch`);
+      }),
+    );
     for (const role of roles) await reapLeftover(role, repo, this.say);
     await this.maintain();
     this.say(`[sync] ${roles.map((r) => r.command).join("+")}: ${roles.map((r) => r.actor).join("+")} on ${this.offline ? `${repo.branch} (this clone only: nothing is pushed)` : `${repo.remote}/${repo.branch}`}, ${loops} ${roles.length > 1 ? `cycle(s) of ${roles.map((r) => r.actor).join(" then ")}` : "turn(s)"}`);
