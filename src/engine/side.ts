@@ -297,11 +297,6 @@ export class Side {
   }
 
   /**
-   * A phase change, pushed at once (when it is one). A phase change takes the
-   * heartbeat back from a rival once (`keep`); the rival that does not hold a
-   * turn loses at its next periodic push.
-   */
-  /**
    * A phase change pushed later: by the next push that carries a heartbeat
    * (a running mark) or at the first poll of a wait (flush). A phase over
    * before then (start-up; a wait that ends at once) costs no push of its own.
@@ -326,6 +321,11 @@ export class Side {
     }
   }
 
+  /**
+   * A phase change, pushed at once (when it is one). A phase change takes the
+   * heartbeat back from a rival once (`keep`); the rival that does not hold a
+   * turn loses at its next periodic push.
+   */
   async enter(actors: readonly Actor[], phase: Phase, patch: BeatInfo = {}): Promise<void> {
     const changed = actors.filter((a) => this.phaseOf(a) !== phase || Object.keys(patch).length > 0);
     if (changed.length) await this.pushAlone(await this.beats(changed, phase, patch), { keep: true });
