@@ -65,7 +65,8 @@ export class LooseObjects {
   /** A writer for this repository, or null when its layout is not the plain one (the caller uses fast-import). */
   static open(layout: LooseLayout, cat: (revs: string[]) => Promise<(CatObject | null)[]>): LooseObjects | null {
     const { gitDir, vars, env } = layout;
-    if (env.GIT_OBJECT_DIRECTORY || env.GIT_ALTERNATE_OBJECT_DIRECTORIES || env.GIT_DIR || env.GIT_COMMON_DIR) return null;
+    // The environment can point git at other objects, another index or work tree, a ref namespace: git decides then.
+    if (["GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_DIR", "GIT_COMMON_DIR", "GIT_INDEX_FILE", "GIT_WORK_TREE", "GIT_NAMESPACE"].some((k) => env[k])) return null;
     const format = vars.get("extensions.objectformat");
     if (format && format.toLowerCase() !== "sha1") return null;
     const refs = vars.get("extensions.refstorage");

@@ -4,8 +4,6 @@
  * left; then each pass takes one turn per role, waiting for it first. The
  * side channel (heartbeats, shipped logs) rides the same looks and pushes.
  */
-import { readdirSync, unlinkSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
 import { OrchError, Exit, printable, errorMessage } from "../core/errors.ts";
 import type { Repo } from "../core/repo.ts";
 import type { Role } from "../core/roles.ts";
@@ -16,7 +14,7 @@ import { heldMessage, holderOf, publishPending, remoteMark, type Pending } from 
 import { holdRoleLocks } from "./role-lock.ts";
 import { commitState, publish } from "./handoff.ts";
 import { publishBranchIfMissing } from "../core/sync.ts";
-import { recoverFastForward } from "../core/index-file.ts";
+import { discardUncommittedState, removeLeftLocks } from "./recovery.ts";
 import { agentSettings, reapLeftover, requireAgent, requirePrompt } from "./agent-setup.ts";
 import { TurnTaker, type TurnResult } from "./turn.ts";
 import { waitFor, type Ready } from "./wait.ts";
@@ -157,11 +155,7 @@ export class SyncRunner {
     const { repo, roles } = this;
     const loops = repo.config.get("sync.loops");
     // Git's locks an interrupted fast-forward left (no git process holds them) would stop every step below.
-    await this.shutdown.critical(() =>
-      repo.git.withLock(async () => {
-        for (const lock of recoverFastForward(await repo.git.gitDir())) this.say(`[sync] removed ${lock}, left by an interrupted run of orch`);
-      }),
-    );
+    await this.shutdown.critical(() => repo.git.withLock(() => removeLeftLocks(repo, this.say)));
     for (const role of roles) await reapLeftover(role, repo, this.say);
     await this.maintain();
     this.say(`[sync] ${roles.map((r) => r.command).join("+")}: ${roles.map((r) => r.actor).join("+")} on ${this.offline ? `${repo.branch} (this clone only: nothing is pushed)` : `${repo.remote}/${repo.branch}`}, ${loops} ${roles.length > 1 ? `cycle(s) of ${roles.map((r) => r.actor).join(" then ")}` : "turn(s)"}`);
@@ -170,7 +164,7 @@ export class SyncRunner {
     // Neither moves the branch when there is nothing to recover: the start-up look's view stays good.
     const fresh = !this.viewStale;
     let moved = false;
-    await this.shutdown.critical(() => this.repo.git.withLock(() => this.discardUncommittedState()));
+    await this.shutdown.critical(() => repo.git.withLock(() => discardUncommittedState(repo, this.say)));
     if (!this.offline) moved = (await this.locked(() => this.publishPendingLocked())) !== "none";
     if (fresh && !moved) this.viewStale = false;
     if (roles.length > 1) return this.cycles(loops);
@@ -340,46 +334,10 @@ export class SyncRunner {
     }
     return view;
   }
-
-  /**
-   * The state file is orch's: an uncommitted change to it can only be a write of
-   * ours cut short by a crash before its commit. Put back the committed version
-   * so the pull cannot trip on it (the turn is then run from the remote's state).
-   */
-  private async discardUncommittedState(): Promise<void> {
-    const { git, stateRel } = this.repo;
-    removeStaleTemps(this.repo.statePath);
-    const dirty = await git.statusZ({ untracked: false, paths: [stateRel] });
-    if (dirty.length === 0 || !(await git.show("HEAD", stateRel))) return;
-    this.say(`[sync] ${stateRel} had an uncommitted change (an interrupted stamp); restoring the committed version`);
-    await git.run(["checkout", "HEAD", "--", stateRel]);
-  }
 }
 
 /** Turns between two runs of git's maintenance (see SyncRunner.maintain). */
 const MAINTENANCE_EVERY = 25;
-
-/** `3h12m`, `4m05s`, `12s`. */
-
-/** Temp files of state writes a crash cut short (`.state.json.<pid>.tmp`); only orch writes them, under the repository lock. */
-function removeStaleTemps(statePath: string): void {
-  const dir = dirname(statePath);
-  const prefix = `.${basename(statePath)}.`;
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    if (!name.startsWith(prefix) || !name.endsWith(".tmp")) continue;
-    try {
-      unlinkSync(join(dir, name));
-    } catch {
-      // gone already
-    }
-  }
-}
 
 /** A path or file:// URL (as opposed to ssh, https, or host:path). */
 export function isLocalUrl(url: string): boolean {
