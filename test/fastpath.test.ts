@@ -150,20 +150,24 @@ describe("the fast-forward onto a state commit, in process", () => {
     }
   });
 
-  test("with the end-of-index and offset-table extensions git may write, the index stays readable and right", async () => {
+  test("with the extensions git may write (end of entries, offset table, untracked cache), the index stays readable and right", async () => {
     await using w = tempWorld();
     const c = w.clones[0]!;
     const repo = await stateRepo(c);
     c.git("config", "index.recordEndOfIndexEntries", "true");
     c.git("config", "index.recordOffsetTable", "true");
     c.git("config", "index.threads", "2");
-    c.git("update-index", "--refresh");
+    c.git("config", "core.untrackedCache", "true");
+    c.git("update-index", "--refresh", "--untracked-cache");
     c.git("status");
     const marked = markRunning(initialState(), "galph");
     const made = await commitStateFast(repo, c.head(), marked, MESSAGE);
     expect(made.short).toBeNull(); // in process
     expectConsistent(c, made.sha, serializeState(marked));
     expect(c.git("status", "--porcelain").trim()).toBe("");
+    // The untracked cache still sees a file that appears beside the state file.
+    c.write("sync/new.txt", "untracked\n");
+    expect(c.git("status", "--porcelain").trim()).toBe("?? sync/new.txt");
   });
 
   for (const [name, setup] of [

@@ -47,6 +47,15 @@ export function blobSha(data: Uint8Array): string {
   return sha1(Buffer.from(`blob ${data.length}\0`), data).toString("hex");
 }
 
+/**
+ * The optional extensions carried over: the cache-tree (TREE, invalidated on
+ * the file's path), resolve-undo (REUC), the untracked cache (UNTR: it checks
+ * each directory's stat data itself), the entry offset table (IEOT: the
+ * entries keep their offsets) and the end-of-entries marker (EOIE, written
+ * again over the others' headers).
+ */
+const KEPT_EXTENSIONS = new Set(["TREE", "REUC", "UNTR", "IEOT", "EOIE"]);
+
 interface Entry {
   /** Offset of the entry in the index. */
   at: number;
@@ -97,9 +106,10 @@ function parseIndex(bytes: Buffer, path: string): Parsed | null {
     extensions.push({ sig, data: bytes.subarray(x + 8, x + 8 + size) });
     x += 8 + size;
   }
-  // Split index, sparse index, fsmonitor: entries live or are trusted elsewhere.
-  if (extensions.some((e) => ["link", "sdir", "FSMN"].includes(e.sig))) return null;
-  return { bytes, entry: found, entriesEnd: at, extensions };
+  // A required extension (lower-case first letter: a split or sparse index) or the fsmonitor's: entries live or
+  // are trusted elsewhere. Optional ones orch does not know are dropped, as git drops them when it rewrites an index.
+  if (extensions.some((e) => !/^[A-Z]/.test(e.sig) || e.sig === "FSMN")) return null;
+  return { bytes, entry: found, entriesEnd: at, extensions: extensions.filter((e) => KEPT_EXTENSIONS.has(e.sig)) };
 }
 
 /** The cache-tree extension with `path`'s directories (and the root) invalidated: git rebuilds them at the next commit. */
