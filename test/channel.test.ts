@@ -37,7 +37,58 @@ function logsIn(c: Clone, actor: string): string[] {
   return existsSync(dir) ? readdirSync(dir).sort() : [];
 }
 
+/** Every heartbeat the remote receives, in order (actor and phase): a post-receive hook there keeps each one. */
+function recordHeartbeats(world: World): () => string[] {
+  const log = join(world.root, "heartbeats.log");
+  const hook = join(world.remote, "hooks", "post-receive");
+  writeFileSync(
+    hook,
+    `#!/bin/sh
+while read old new ref; do
+  case "$ref" in refs/orch/heartbeat/*) git show "$new:heartbeat.json" | tr -d '\\n' >>${JSON.stringify(log)}; echo >>${JSON.stringify(log)} ;; esac
+done
+`,
+  );
+  chmodSync(hook, 0o755);
+  return () =>
+    existsSync(log)
+      ? readFileSync(log, "utf8").trim().split("\n").filter(Boolean).map((l) => {
+          const hb = JSON.parse(l) as { actor: string; phase: string };
+          return `${hb.actor} ${hb.phase}`;
+        })
+      : [];
+}
+
 describe("heartbeats", () => {
+  test("a start goes straight to its mark's heartbeat (running); one that runs git's maintenance first says starting", async () => {
+    const { world, a, b } = makeEngineWorld();
+    const seen = recordHeartbeats(world);
+    const run = async () => {
+      const [rs, rl] = await Promise.all([collect(a.spawnOrch(["supervisor", ...FAST, "--sync-loops", "1"])), collect(b.spawnOrch(["loop", ...FAST, "--sync-loops", "1"]))]);
+      expect(rs.code).toBe(0);
+      expect(rl.code).toBe(0);
+    };
+    await run();
+    const galph = (lines: string[]) => lines.filter((l) => l.startsWith("galph ")).map((l) => l.slice(6));
+    expect(galph(seen())[0]).toBe("running");
+    expect(galph(seen())).not.toContain("starting");
+    // Maintenance due on machine A (more small packs than gc.autoPackLimit): "starting" goes out before it.
+    const before = seen().length;
+    a.git("pull", "-q", "--rebase", "origin", world.branch);
+    a.git("config", "gc.autoPackLimit", "1");
+    a.git("config", "gc.autoDetach", "false");
+    for (const n of [1, 2]) {
+      a.write(`pack-${n}.txt`, `${n}\n`);
+      a.git("add", `pack-${n}.txt`);
+      a.git("commit", "-qm", `pack ${n}`);
+      a.git("repack", "-q");
+    }
+    a.git("push", "-q", "origin", `HEAD:refs/heads/${world.branch}`);
+    b.git("pull", "-q", "--rebase", "origin", world.branch);
+    await run();
+    expect(galph(seen().slice(before))[0]).toBe("starting");
+  }, 40_000);
+
   test("visible from the other clone while the agent sleeps, with phase and iteration; a parentless commit", async () => {
     const { world, a, b } = makeEngineWorld({ supervisorAgent: ["sh", join(AGENTS, "slow.sh"), "galph", "3"] });
     const sup = a.spawnOrch(["supervisor", ...FAST, "--sync-loops", "1", "--max-wait-sec", "1"]);

@@ -446,17 +446,22 @@ export class Git {
    * Older git without `maintenance`: `gc --auto`.
    */
   async maintain(): Promise<void> {
-    // A user who turned automatic maintenance off (maintenance.auto=false: scheduled maintenance, say) gets none from orch either.
-    const vars = await this.vars();
-    if (/^(false|no|off|0)$/i.test(vars?.get("maintenance.auto") ?? "")) return;
-    // Nothing for it to do (git's own thresholds, read from the object directory): no process.
-    if (vars && !maintenanceDue(vars, await this.gitDir())) return;
+    if (!(await this.maintenanceDue())) return;
     const opts = { cwd: this.cwd, env: this.userEnv, timeoutMs: this.timeoutMs };
     this.calls++;
     const r = await runProcess(["git", "maintenance", "run", "--auto", "--quiet"], opts);
     if (r.code === 0 || !/not a git command|unknown subcommand/i.test(r.stderr)) return;
     this.calls++;
     await runProcess(["git", "gc", "--auto", "--quiet"], opts);
+  }
+
+  /** Would maintain() start git's maintenance (which may take a while)? */
+  async maintenanceDue(): Promise<boolean> {
+    // A user who turned automatic maintenance off (maintenance.auto=false: scheduled maintenance, say) gets none from orch either.
+    const vars = await this.vars();
+    if (/^(false|no|off|0)$/i.test(vars?.get("maintenance.auto") ?? "")) return false;
+    // Nothing for it to do (git's own thresholds, read from the object directory): no process.
+    return !vars || maintenanceDue(vars, await this.gitDir());
   }
 
   /** The commit a ref points to and one file's content there (null parts when absent), in one process. */

@@ -157,6 +157,8 @@ export class SyncRunner {
     // Git's locks an interrupted fast-forward left (no git process holds them) would stop every step below.
     await this.shutdown.critical(() => repo.git.withLock(() => removeLeftLocks(repo, this.say)));
     for (const role of roles) await reapLeftover(role, repo, this.say);
+    // Maintenance can take a while (gc.autoDetach = false in a big repository): the other machine sees "starting" first.
+    if (await repo.git.maintenanceDue()) await this.side.flush();
     await this.maintain();
     this.say(`[sync] ${roles.map((r) => r.command).join("+")}: ${roles.map((r) => r.actor).join("+")} on ${this.offline ? `${repo.branch} (this clone only: nothing is pushed)` : `${repo.remote}/${repo.branch}`}, ${loops} ${roles.length > 1 ? `cycle(s) of ${roles.map((r) => r.actor).join(" then ")}` : "turn(s)"}`);
     if (roles.some((r) => r.initialisesState)) await this.initStateIfMissing();
