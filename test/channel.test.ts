@@ -6,7 +6,10 @@ import { describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeEngineWorld, collect, AGENTS, readUntil } from "./helpers/engine-world.ts";
-import type { Clone, World } from "./helpers/world.ts";
+import { tempWorld, type Clone, type World } from "./helpers/world.ts";
+import { Git } from "../src/core/git.ts";
+import { writeCommits } from "../src/channel/objects.ts";
+import { importLogs, type ImportMemo } from "../src/channel/logs.ts";
 
 const FAST = ["--sync-via-git", "--poll-interval", "0.05"];
 
@@ -266,3 +269,39 @@ describe("a remote that refuses refs/orch/*", () => {
     expect(doctor.stdout).toContain("does not accept pushes to refs/orch/*");
   }, 40_000);
 });
+
+describe("importing the peer's shipped logs", () => {
+  test("a long log ref costs only its new files: what was imported before is remembered, a tree that is not an extension is read whole", async () => {
+    await using w = tempWorld();
+    const c = w.clones[0]!;
+    const git = new Git({ cwd: c.dir, env: c.world.env });
+    const dir = join(c.dir, "logs", "feature-x");
+    const file = (n: number, ext = ".log") => ({ path: `ralph/iter-${String(n).padStart(5, "0")}_20260101_000000${ext}`, data: Buffer.from(`ralph ${n}\n`) });
+    const ref = "refs/orch-remote/origin/logs/ralph/feature/x";
+    let parent: string | null = null;
+    const ship = async (files: { path: string; data: Buffer }[]) => {
+      [parent] = await writeCommits(git, [{ ref, parent, files, message: "logs\n" }]);
+    };
+    const memo: ImportMemo = { present: new Set(), trees: new Map() };
+    await ship([file(1), file(1, ".log.jsonl"), file(2)]);
+    expect(await importLogs(git, ref, dir, undefined, memo)).toBe(3);
+    await ship([file(3), file(3, ".log.jsonl")]);
+    expect(await importLogs(git, ref, dir, undefined, memo)).toBe(2);
+    expect(await importLogs(git, ref, dir, undefined, memo)).toBe(0);
+    // A file that sorts before the others (not an extension of the last tree): still found.
+    await ship([{ path: "ralph/iter-00000_20260101_000000.log", data: Buffer.from("ralph 0\n") }]);
+    expect(await importLogs(git, ref, dir, undefined, memo)).toBe(1);
+    expect(readdirSync(join(dir, "ralph")).sort()).toEqual([
+      "iter-00000_20260101_000000.log",
+      "iter-00001_20260101_000000.log",
+      "iter-00001_20260101_000000.log.jsonl",
+      "iter-00002_20260101_000000.log",
+      "iter-00003_20260101_000000.log",
+      "iter-00003_20260101_000000.log.jsonl",
+    ]);
+    // A fresh importer (the next run) finds them all here and writes nothing.
+    expect(await importLogs(git, ref, dir)).toBe(0);
+    expect(readFileSync(join(dir, "ralph", "iter-00003_20260101_000000.log"), "utf8")).toBe("ralph 3\n");
+  });
+});
+

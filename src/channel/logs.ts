@@ -59,6 +59,9 @@ export function shipSpec(o: ShipOptions): CommitSpec | null {
 export function peerLogImporter(git: Git, top: string, dir: string, warn: (line: string) => void, skip: (actor: Actor) => boolean = () => false) {
   let allowed: Promise<boolean> | null = null;
   const warned = new Set<string>();
+  // A runner imports after every peer turn, and the log ref's tree holds every turn's files (thousands
+  // after days): what was seen before is remembered, so a turn costs its new files only.
+  const memo: ImportMemo = { present: new Set(), trees: new Map() };
   const once = (key: string, line: string) => {
     if (warned.has(key)) return;
     warned.add(key);
@@ -76,7 +79,7 @@ export function peerLogImporter(git: Git, top: string, dir: string, warn: (line:
         once("ignored", `${relative(top, dir) || "."} is not ignored by git: the peer's shipped logs are not copied here (add the log dir, logs/ by default, to .gitignore)`);
         return;
       }
-      await importLogs(git, ref, dir);
+      await importLogs(git, ref, dir, undefined, memo);
     } catch (e) {
       once("error", `could not write ${actor}'s shipped logs into ${dir} (${errorMessage(e)})`);
     }
@@ -89,7 +92,16 @@ export function peerLogImporter(git: Git, top: string, dir: string, warn: (line:
  * cat-file (its folders are flat: one per actor and kind), so a runner's
  * long-lived cat-file answers it all without a process.
  */
-export async function importLogs(git: Git, ref: string, branchDir: string, only?: Actor): Promise<number> {
+/** What an importer remembers between imports (see peerLogImporter). */
+export interface ImportMemo {
+  /** Shipped files known to be in the log dir already. */
+  present: Set<string>;
+  /** The last tree read at each `<ref>:<folder>`: a new one that starts with its bytes only adds entries after them. */
+  trees: Map<string, Buffer>;
+}
+
+export async function importLogs(git: Git, ref: string, branchDir: string, only?: Actor, memo: ImportMemo = { present: new Set(), trees: new Map() }): Promise<number> {
+  const { present } = memo;
   const actors: Actor[] = only ? [only] : ["galph", "ralph"];
   const dirs = actors.flatMap((a) => [a, `${a}-summaries`]);
   const trees = await git.catFiles(dirs.map((d) => `${ref}:${d}`));
@@ -97,10 +109,26 @@ export async function importLogs(git: Git, ref: string, branchDir: string, only?
   dirs.forEach((dir, i) => {
     const tree = trees[i];
     if (tree?.type !== "tree") return;
-    for (const e of treeEntries(tree.body, tree.sha.length / 2)) {
-      const path = `${dir}/${e.name}`;
-      if (e.mode !== "100644" || !SHIPPABLE.test(path)) continue;
-      if (!existsSync(join(branchDir, path))) wanted.push({ path, sha: e.sha });
+    // Entry by entry, the name first: most are known to be here, and need no more than that. Names are
+    // numbered by iteration, so a turn's files sort after the last ones: the bytes of the tree read last
+    // time are skipped whole when the new tree starts with them.
+    const body = tree.body;
+    const hashBytes = tree.sha.length / 2;
+    const key = `${ref}:${dir}`;
+    const last = memo.trees.get(key);
+    memo.trees.set(key, body);
+    const from = last && body.length >= last.length && body.compare(last, 0, last.length, 0, last.length) === 0 ? last.length : 0;
+    for (let at = from; at < body.length; ) {
+      const space = body.indexOf(32, at);
+      const nul = body.indexOf(0, space);
+      if (space < 0 || nul < 0 || nul + 1 + hashBytes > body.length) break;
+      const path = `${dir}/${body.toString("utf8", space + 1, nul)}`;
+      const plain = space - at === 6 && body.toString("latin1", at, space) === "100644";
+      const sha = nul + 1;
+      at = nul + 1 + hashBytes;
+      if (present.has(path) || !plain || !SHIPPABLE.test(path)) continue;
+      if (existsSync(join(branchDir, path))) present.add(path);
+      else wanted.push({ path, sha: body.toString("hex", sha, sha + hashBytes) });
     }
   });
   if (wanted.length === 0) return 0;
@@ -114,6 +142,7 @@ export async function importLogs(git: Git, ref: string, branchDir: string, only?
     try {
       writeFileSync(target, blob.body, { flag: "wx" }); // never over a local file
       written++;
+      present.add(w.path);
     } catch {
       // appeared meanwhile (a local write wins)
     }
@@ -121,16 +150,3 @@ export async function importLogs(git: Git, ref: string, branchDir: string, only?
   return written;
 }
 
-/** A raw tree object's entries: `<mode> <name>\0<hash bytes>` each (`hashBytes` 20 for SHA-1, 32 for SHA-256). */
-function treeEntries(body: Buffer, hashBytes: number): { mode: string; name: string; sha: string }[] {
-  const out: { mode: string; name: string; sha: string }[] = [];
-  let at = 0;
-  while (at < body.length) {
-    const space = body.indexOf(32, at);
-    const nul = body.indexOf(0, space);
-    if (space < 0 || nul < 0 || nul + 1 + hashBytes > body.length) break;
-    out.push({ mode: body.toString("latin1", at, space), name: body.toString("utf8", space + 1, nul), sha: body.toString("hex", nul + 1, nul + 1 + hashBytes) });
-    at = nul + 1 + hashBytes;
-  }
-  return out;
-}
