@@ -156,9 +156,10 @@ function refValue(gitDir: string, ref: string): string | null {
   return null;
 }
 
+/** A git lock file, made as git makes one (0666 less the umask), or null when it exists already. */
 function lock(path: string): number | null {
   try {
-    return openSync(path, "wx", 0o644);
+    return openSync(path, "wx", 0o666);
   } catch {
     return null; // held by another git process (or unwritable): git decides
   }
@@ -324,7 +325,7 @@ export function recoverFastForward(gitDir: string): string[] {
 
 function writeFileAtomic(path: string, text: string): void {
   const tmp = `${path}.orch-tmp`;
-  const fd = openSync(tmp, "w", 0o644);
+  const fd = openSync(tmp, "w", 0o666);
   try {
     writeAll(fd, Buffer.from(text));
   } finally {

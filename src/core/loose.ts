@@ -232,7 +232,7 @@ export class LooseObjects {
     const file = join(this.gitDir, ref);
     mkdirSync(dirname(file), { recursive: true });
     const lock = `${file}.lock`;
-    const fd = openSync(lock, "wx", 0o644);
+    const fd = openSync(lock, "wx", 0o666);
     try {
       writeSync(fd, `${sha}\n`);
     } finally {
