@@ -5,12 +5,13 @@
  * fast-forward without touching what is staged.
  */
 import { describe, expect, test } from "bun:test";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { Git } from "../src/core/git.ts";
 import { classifyFailure } from "../src/core/git-errors.ts";
 import { maintenanceDue } from "../src/core/git-files.ts";
-import { blobSha, forwardOneFile, recoverFastForward } from "../src/core/index-file.ts";
+import { forwardOneFile, recoverFastForward } from "../src/core/index-file.ts";
+import { objectId } from "../src/core/loose.ts";
 import { openRepo, type Repo } from "../src/core/repo.ts";
 import { safePull } from "../src/core/sync.ts";
 import { initialState, markRunning, serializeState } from "../src/core/state.ts";
@@ -196,7 +197,7 @@ describe("the fast-forward onto a state commit, in process", () => {
     const head = c.head();
     const blob = c.git("rev-parse", `HEAD:${STATE}`).trim();
     const data = Buffer.from(serializeState(markRunning(initialState(), "galph")));
-    const args = { gitDir: join(c.dir, ".git"), top: c.dir, branch: repo.branch, from: head, to: head, path: STATE, oldBlob: blob, newBlob: blobSha(data), mode: "100644" as const, data, reflogIdent: "x <x@x> 1 +0000", createReflogs: true };
+    const args = { gitDir: join(c.dir, ".git"), top: c.dir, branch: repo.branch, from: head, to: head, path: STATE, oldBlob: blob, newBlob: objectId("blob", data), mode: "100644" as const, data, reflogIdent: "x <x@x> 1 +0000", createReflogs: true };
     const indexBefore = readFileSync(join(c.dir, ".git", "index"));
     for (const held of [join(c.dir, ".git", "index.lock"), join(c.dir, ".git", "refs", "heads", `${repo.branch}.lock`)]) {
       mkdirSync(dirname(held), { recursive: true });
@@ -207,6 +208,10 @@ describe("the fast-forward onto a state commit, in process", () => {
     }
     // A ref that moved since HEAD was read: nothing either.
     expect(forwardOneFile({ ...args, from: "0".repeat(40) })).toBe(false);
+    // A merge the user has in progress: left alone, as git merge leaves it.
+    writeFileSync(join(c.dir, ".git", "MERGE_HEAD"), `${head}\n`);
+    expect(forwardOneFile(args)).toBe(false);
+    rmSync(join(c.dir, ".git", "MERGE_HEAD"));
     expect(readFileSync(join(c.dir, ".git", "index")).equals(indexBefore)).toBe(true);
     expect(c.read(STATE)).not.toBe(data.toString());
     expect(existsSync(join(c.dir, ".git", "index.lock"))).toBe(false);
@@ -330,6 +335,24 @@ describe("kept batch processes", () => {
     expect(c.git("show", `${a2[0]}:${STATE}`)).toBe('{"n":2}\n');
     expect(c.git("ls-tree", "-r", a2[0]!, "new/dir/file").split(" ")[0]).toBe("100755");
     expect(c.gitResult("fsck", "--strict", "--no-dangling").code).toBe(0);
+  });
+
+  test("a lock of orch's own ref that a killed run left is taken over; one held now is not", async () => {
+    await using w = tempWorld();
+    const c = w.clones[0]!;
+    const git = new Git({ cwd: c.dir, env: c.world.env });
+    const spec = { ref: "refs/orch-local/t/s", parent: null, files: [{ path: "f", data: Buffer.from("x\n") }], message: "s\n", committer: "orch <orch@localhost> 1 +0000" };
+    const lock = join(c.dir, ".git", "refs", "orch-local", "t", "s.lock");
+    mkdirSync(dirname(lock), { recursive: true });
+    writeFileSync(lock, "");
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(lock, old, old);
+    const [sha] = await writeCommits(git, [spec]);
+    expect(c.git("rev-parse", "refs/orch-local/t/s").trim()).toBe(sha!);
+    expect(existsSync(lock)).toBe(false);
+    writeFileSync(lock, ""); // held right now (by another writer): the in-process writer leaves it to git
+    await expect((await git.loose())!.writeCommits([spec])).rejects.toThrow();
+    expect(existsSync(lock)).toBe(true);
   });
 
   test("no in-process writer for a linked worktree: commits go through fast-import there", async () => {

@@ -17,6 +17,9 @@
  */
 import { appendFileSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
+import { refFromFiles } from "./git-files.ts";
+import { objectId } from "./loose.ts";
+import { operationInProgress } from "./sync.ts";
 
 export interface OneFileForward {
   gitDir: string;
@@ -42,10 +45,6 @@ const sha1 = (...parts: Uint8Array[]) => {
   for (const p of parts) h.update(p);
   return h.digest() as Buffer;
 };
-
-export function blobSha(data: Uint8Array): string {
-  return sha1(Buffer.from(`blob ${data.length}\0`), data).toString("hex");
-}
 
 /**
  * The optional extensions carried over: the cache-tree (TREE, invalidated on
@@ -141,21 +140,6 @@ function invalidateTree(data: Buffer, path: string): Buffer {
   return Buffer.concat(out);
 }
 
-/** The sha a ref file (or packed-refs) holds, or null. */
-function refValue(gitDir: string, ref: string): string | null {
-  try {
-    return readFileSync(join(gitDir, ref), "utf8").trim();
-  } catch {
-    // not loose
-  }
-  try {
-    for (const line of readFileSync(join(gitDir, "packed-refs"), "utf8").split("\n")) if (line.endsWith(` ${ref}`)) return line.slice(0, line.indexOf(" "));
-  } catch {
-    // no packed-refs
-  }
-  return null;
-}
-
 /** A git lock file, made as git makes one (0666 less the umask), or null when it exists already. */
 function lock(path: string): number | null {
   try {
@@ -178,7 +162,8 @@ export function forwardOneFile(o: OneFileForward): boolean {
   } catch {
     return false;
   }
-  if (head !== `ref: ${ref}` || existsSync(join(o.gitDir, "commondir"))) return false;
+  // git merge refuses while a merge, cherry-pick, revert or rebase is in progress: so does this.
+  if (head !== `ref: ${ref}` || existsSync(join(o.gitDir, "commondir")) || operationInProgress(o.gitDir)) return false;
   const indexPath = join(o.gitDir, "index");
   const indexLock = `${indexPath}.lock`;
   const refPath = join(o.gitDir, ref);
@@ -186,7 +171,7 @@ export function forwardOneFile(o: OneFileForward): boolean {
   // Written before the locks are taken, removed after: a run killed in between left locks that no git
   // process holds, and the next start removes them (recoverFastForward).
   const record = join(o.gitDir, RECORD);
-  writeFileAtomic(record, JSON.stringify({ pid: process.pid, at: Date.now(), locks: [indexLock, refLock] }) + "\n");
+  replaceFile(record, JSON.stringify({ pid: process.pid, at: Date.now(), locks: [indexLock, refLock] }) + "\n");
   let ifd = lock(indexLock);
   if (ifd === null) {
     rmSync(record, { force: true });
@@ -200,7 +185,7 @@ export function forwardOneFile(o: OneFileForward): boolean {
     mkdirSync(dirname(refPath), { recursive: true });
     rfd = lock(refLock);
     ownRefLock = rfd !== null;
-    if (rfd === null || refValue(o.gitDir, ref) !== o.from) return false;
+    if (rfd === null || refFromFiles(o.gitDir, ref) !== o.from) return false;
     const parsed = parseIndex(readFileSync(indexPath), o.path);
     if (!parsed) return false;
     const { bytes, entry } = parsed;
@@ -211,7 +196,7 @@ export function forwardOneFile(o: OneFileForward): boolean {
     // The working-tree file must be exactly HEAD's (a regular file, same bytes, same executable bit).
     const file = join(o.top, o.path);
     const before = lstatSync(file);
-    if (!before.isFile() || (before.mode & 0o100 ? "100755" : "100644") !== o.mode || blobSha(readFileSync(file)) !== o.oldBlob) return false;
+    if (!before.isFile() || (before.mode & 0o100 ? "100755" : "100644") !== o.mode || objectId("blob", readFileSync(file)) !== o.oldBlob) return false;
     let tree: Buffer | null = null;
     for (const e of parsed.extensions) if (e.sig === "TREE") tree = invalidateTree(e.data, o.path);
 
@@ -272,7 +257,7 @@ export function forwardOneFile(o: OneFileForward): boolean {
       appendFileSync(log, line);
     }
     try {
-      writeFileAtomic(join(o.gitDir, "ORIG_HEAD"), `${o.from}\n`);
+      replaceFile(join(o.gitDir, "ORIG_HEAD"), `${o.from}\n`);
     } catch {
       // ORIG_HEAD is a convenience; the fast-forward is done
     }
@@ -323,7 +308,8 @@ export function recoverFastForward(gitDir: string): string[] {
   return removed;
 }
 
-function writeFileAtomic(path: string, text: string): void {
+/** A small file of the git dir written whole or not at all (temporary file beside it, then rename). */
+function replaceFile(path: string, text: string): void {
   const tmp = `${path}.orch-tmp`;
   const fd = openSync(tmp, "w", 0o666);
   try {

@@ -13,7 +13,7 @@
  * the environment, no shared-repository permissions. Anything else answers
  * null at open and commits go through `fast-import` as before.
  */
-import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { deflateSync } from "node:zlib";
 import type { CatObject } from "./batch.ts";
@@ -50,6 +50,17 @@ export interface LooseLayout {
 }
 
 let tmpCounter = 0;
+
+/** How old a lock of orch's own refs must be to count as left by a killed run. */
+const STALE_LOCK_MS = 10_000;
+
+/** The SHA-1 git names an object by: over `<type> <size>\0` and the body. */
+export function objectId(type: string, body: Uint8Array): string {
+  const hasher = new Bun.CryptoHasher("sha1");
+  hasher.update(`${type} ${body.length}\0`);
+  hasher.update(body);
+  return hasher.digest("hex");
+}
 
 export class LooseObjects {
   /** Trees this writer read or wrote, by sha (the next turn's commit starts from the last one's tree). */
@@ -207,10 +218,7 @@ export class LooseObjects {
   /** One loose object (kept as it is when it is there already); its sha. */
   private put(type: string, body: Buffer): string {
     const header = Buffer.from(`${type} ${body.length}\0`);
-    const hasher = new Bun.CryptoHasher("sha1");
-    hasher.update(header);
-    hasher.update(body);
-    const sha = hasher.digest("hex");
+    const sha = objectId(type, body);
     const dir = join(this.gitDir, "objects", sha.slice(0, 2));
     const file = join(dir, sha.slice(2));
     if (existsSync(file)) return sha;
@@ -227,12 +235,25 @@ export class LooseObjects {
     return sha;
   }
 
-  /** A loose ref in orch's own namespace, through `<ref>.lock` as git does (a held lock is an error: the caller falls back to git). */
+  /**
+   * A loose ref in orch's own namespace, through `<ref>.lock` as git does. A
+   * lock is held for microseconds, and only orch writes these refs: one older
+   * than STALE_LOCK_MS was left by a run killed while it held it, and is
+   * taken over (else every later commit of that ref would fail). A lock held
+   * now is an error: the caller falls back to git.
+   */
   private setRef(ref: string, sha: string): void {
     const file = join(this.gitDir, ref);
     mkdirSync(dirname(file), { recursive: true });
     const lock = `${file}.lock`;
-    const fd = openSync(lock, "wx", 0o666);
+    let fd: number;
+    try {
+      fd = openSync(lock, "wx", 0o666);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST" || Date.now() - statSync(lock).mtimeMs < STALE_LOCK_MS) throw e;
+      rmSync(lock, { force: true });
+      fd = openSync(lock, "wx", 0o666);
+    }
     try {
       writeSync(fd, `${sha}\n`);
     } finally {

@@ -21,7 +21,8 @@ import type { Repo } from "../core/repo.ts";
 import { fastForward, pushWithRetry } from "../core/sync.ts";
 import { serializeState, writeStateFile, type State } from "../core/state.ts";
 import { writeCommits, type CommitSpec } from "../channel/objects.ts";
-import { blobSha, forwardOneFile } from "../core/index-file.ts";
+import { forwardOneFile } from "../core/index-file.ts";
+import { objectId } from "../core/loose.ts";
 
 /** A commit message: the exact SPEC §3 subject, then git trailers (receipts, runner identity). */
 export interface StateMessage {
@@ -200,7 +201,7 @@ async function forwardInProcess(repo: Repo, head: string, sha: string, spec: Com
       to: sha,
       path: repo.stateRel,
       oldBlob: old.sha,
-      newBlob: blobSha(file.data),
+      newBlob: objectId("blob", file.data),
       mode: old.mode === "100755" ? "100755" : "100644",
       data: file.data,
       reflogIdent: spec.committer,
