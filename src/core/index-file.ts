@@ -11,7 +11,8 @@
  * runs `git merge --ff-only`: another index version (4 compresses paths), a
  * split or sparse index, an fsmonitor, a conflicted or skip-worktree entry,
  * a working-tree file that is not exactly HEAD's (dirt, a filter, another
- * mode), a held lock, a ref that moved. In a 50,000-file tree the merge
+ * mode), a held lock, a ref that moved, a merge or rebase the user has in
+ * progress. In a 50,000-file tree the merge
  * rewrote the whole index (~100 ms); this rewrites it with one entry
  * changed, and costs no process.
  */
