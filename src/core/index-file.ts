@@ -12,9 +12,8 @@
  * split or sparse index, an fsmonitor, a conflicted or skip-worktree entry,
  * a working-tree file that is not exactly HEAD's (dirt, a filter, another
  * mode), a held lock, a ref that moved, a merge or rebase the user has in
- * progress. In a 50,000-file tree the merge
- * rewrote the whole index (~100 ms); this rewrites it with one entry
- * changed, and costs no process.
+ * progress. In a 50,000-file tree the merge rewrote the whole index
+ * (~100 ms); this rewrites it with one entry changed, and costs no process.
  */
 import { appendFileSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
