@@ -12,7 +12,7 @@ import { LooseObjects } from "./loose.ts";
 import { BatchTimeout, CatFileBatch, FastImportBatch, type CatObject } from "./batch.ts";
 import { classifyFailure, firstLine, GitError, INDEX_LOCK_RE, type GitFailure } from "./git-errors.ts";
 import { acquireLock, type HeldLock } from "./lock.ts";
-import { branchFromFiles, headFromFiles, maintenanceDue, refFromFiles } from "./git-files.ts";
+import { branchFromFiles, headFromFiles, maintenanceDue } from "./git-files.ts";
 
 export interface GitOptions {
   cwd: string;
@@ -190,12 +190,6 @@ export class Git {
     }
     const r = await this.run(["symbolic-ref", "--short", "-q", "HEAD"], { allowFail: true });
     return r.code === 0 ? r.stdout.trim() : null;
-  }
-
-  /** Does this ref exist (from the files when they can say)? */
-  async refExists(ref: string): Promise<boolean> {
-    const known = refFromFiles(await this.gitDir(), ref);
-    return known !== undefined ? known !== null : (await this.revParse(ref)) !== null;
   }
 
   async revParse(rev: string): Promise<string | null> {
@@ -445,8 +439,8 @@ export class Git {
    * when there is nothing to do and detaches when there is (gc.autoDetach).
    * Older git without `maintenance`: `gc --auto`.
    */
-  async maintain(): Promise<void> {
-    if (!(await this.maintenanceDue())) return;
+  async maintain(due?: boolean): Promise<void> {
+    if (!(due ?? (await this.maintenanceDue()))) return;
     const opts = { cwd: this.cwd, env: this.userEnv, timeoutMs: this.timeoutMs };
     this.calls++;
     const r = await runProcess(["git", "maintenance", "run", "--auto", "--quiet"], opts);

@@ -110,12 +110,11 @@ export async function loadStamps(
   const revs = ["HEAD"];
   if (opts.branch) {
     const tracking = `refs/remotes/${opts.remote}/${opts.branch}`;
-    // The tracking ref at HEAD (a clone that pushed or pulled last) adds nothing to the walk.
-    if (await git.refExists(tracking)) {
-      const gitDir = await git.gitDir();
-      const head = headFromFiles(gitDir);
-      if (!head || head !== refFromFiles(gitDir, tracking)) revs.push(tracking);
-    }
+    // From the files when they can say; the tracking ref at HEAD (a clone that pushed or pulled last) adds nothing to the walk.
+    const gitDir = await git.gitDir();
+    const tip = refFromFiles(gitDir, tracking);
+    const exists = tip === undefined ? (await git.revParse(tracking)) !== null : tip !== null;
+    if (exists && (!tip || tip !== headFromFiles(gitDir))) revs.push(tracking);
   }
   const range = opts.iterations;
   // Iterations start at 1: from 1 up is the whole history.

@@ -143,9 +143,9 @@ export class SyncRunner {
    * turns. Loose objects and the small packs of heartbeats and state commits
    * do not pile up over days. Never fails a turn.
    */
-  private async maintain(): Promise<void> {
+  private async maintain(due?: boolean): Promise<void> {
     try {
-      await this.repo.git.maintain();
+      await this.repo.git.maintain(due);
     } catch (e) {
       this.repo.git.log(`[git] maintenance failed (${errorMessage(e)}); trying again later`);
     }
@@ -158,8 +158,9 @@ export class SyncRunner {
     await this.shutdown.critical(() => repo.git.withLock(() => removeLeftLocks(repo, this.say)));
     for (const role of roles) await reapLeftover(role, repo, this.say);
     // Maintenance can take a while (gc.autoDetach = false in a big repository): the other machine sees "starting" first.
-    if (await repo.git.maintenanceDue()) await this.side.flush();
-    await this.maintain();
+    const due = await repo.git.maintenanceDue();
+    if (due) await this.side.flush();
+    await this.maintain(due);
     this.say(`[sync] ${roles.map((r) => r.command).join("+")}: ${roles.map((r) => r.actor).join("+")} on ${this.offline ? `${repo.branch} (this clone only: nothing is pushed)` : `${repo.remote}/${repo.branch}`}, ${loops} ${roles.length > 1 ? `cycle(s) of ${roles.map((r) => r.actor).join(" then ")}` : "turn(s)"}`);
     if (roles.some((r) => r.initialisesState)) await this.initStateIfMissing();
     // Crash leftovers exist only at start-up: within a run a failed push exits.
